@@ -1,0 +1,244 @@
+"""Locust traffic mix for the cookiegate hot path: the same requests against every variant.
+
+Visitors (one user class each, weights from ``COOKIEGATE_BENCH_WEIGHTS``):
+
+- ``returning``: a valid "accept all" consent cookie plus ``_ga``/``_fbp``/``lang``/``session`` (most traffic)
+- ``new``: no consent cookie; gets the banner injected into HTML
+- ``rejecter``: a valid "necessary only" consent, still sending old tracker cookies the gate strips
+- ``minor``: an ``under14`` consent, visiting with ``?utm_source=x&gclid=y`` the gate cuts
+- ``gpc``: "accept all" consent but ``Sec-GPC: 1`` (no targeting)
+- ``bot``: Googlebot, no cookies
+- ``consent``: the consent POST itself (``POST /_cookiegate/consent``; a 404 on the bare app, as expected)
+
+Environment (``run.py`` sets all of these; every one has a default so ``locust -f`` works by hand):
+
+- ``COOKIEGATE_BENCH_WEIGHTS``: e.g. ``returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1``
+- ``COOKIEGATE_BENCH_RATE``: total requests/s for all users together (constant throughput); ``0`` = max rate
+- ``COOKIEGATE_BENCH_USERS``: the ``-u`` given to Locust (to split the rate per user)
+- ``COOKIEGATE_BENCH_TOKEN_FILE``: JSON ``{"all": [...], "reject": [...], "minor": [...]}`` of consent tokens;
+  without it each consenting user POSTs its consent in ``on_start`` (gated variants only)
+- ``COOKIEGATE_BENCH_UA_VARIETY``: how many distinct browser User-Agents the visitors use (default 200)
+- ``COOKIEGATE_BENCH_CHURN``: ``1`` = every request comes from a fresh visitor identity (soak mode)
+- ``COOKIEGATE_BENCH_VARIANT``: ``bare`` makes the consent POST's 404 a success
+- ``COOKIEGATE_BENCH_WARMUP``: seconds after the test starts before latencies are recorded
+- ``COOKIEGATE_BENCH_LATENCY_OUT``: file for exact latency percentiles (Locust's own CSV rounds to whole ms)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from array import array
+from pathlib import Path
+from typing import Any, ClassVar
+
+from locust import FastHttpUser, constant, constant_throughput, events, task
+
+DEFAULT_WEIGHTS = "returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1"
+WEIGHTS = {
+    name.strip(): int(weight)
+    for name, _, weight in (item.partition("=") for item in os.environ.get("COOKIEGATE_BENCH_WEIGHTS",
+                                                                             DEFAULT_WEIGHTS).split(","))
+    if name.strip()
+}
+RATE = float(os.environ.get("COOKIEGATE_BENCH_RATE", "0"))
+USERS = max(1, int(os.environ.get("COOKIEGATE_BENCH_USERS", "100")))
+UA_VARIETY = max(1, int(os.environ.get("COOKIEGATE_BENCH_UA_VARIETY", "200")))
+CHURN = os.environ.get("COOKIEGATE_BENCH_CHURN", "0") == "1"
+VARIANT = os.environ.get("COOKIEGATE_BENCH_VARIANT", "")
+WARMUP = float(os.environ.get("COOKIEGATE_BENCH_WARMUP", "0"))
+LATENCY_OUT = os.environ.get("COOKIEGATE_BENCH_LATENCY_OUT", "")
+_token_file = os.environ.get("COOKIEGATE_BENCH_TOKEN_FILE", "")
+TOKENS: dict[str, list[str]] = json.loads(Path(_token_file).read_text()) if _token_file else {}
+
+HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+_UA_TEMPLATES = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
+    " Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{patch}"
+    " Safari/605.1.15 Build/{build}",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{patch} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+    " Version/17.0 Mobile/15E{build} Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; SM-S918N) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
+    " Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:{major}.0) Gecko/20100101 Firefox/{major}.0 Build/{build}.{patch}",
+)
+
+
+def browser_user_agent(index: int) -> str:
+    """The ``index``-th of many distinct, realistic browser User-Agents (deterministic)."""
+    template = _UA_TEMPLATES[index % len(_UA_TEMPLATES)]
+    return template.format(major=110 + index % 15, build=5000 + index // 15 % 1000, patch=index // 15000)
+
+
+def _visitor_ua() -> str:
+    return browser_user_agent(random.randrange(UA_VARIETY))
+
+
+def _tracker_cookies() -> str:
+    return (f"_ga=GA1.1.{random.randrange(10**9)}.1700000000; _fbp=fb.1.1700000000.{random.randrange(10**9)}; "
+            f"lang=ko; session={random.getrandbits(96):024x}")
+
+
+def _wait_time() -> Any:
+    if RATE <= 0:
+        return constant(0)
+    return constant_throughput(RATE / USERS)
+
+
+class Visitor(FastHttpUser):
+    """A browser visitor: a User-Agent, cookies and pages; subclasses say which cookies."""
+
+    abstract = True
+    wait_time = _wait_time()
+    token_kind: ClassVar[str | None] = None
+    granted: ClassVar[list[str]] = []
+    under14: ClassVar[bool] = False
+    extra_headers: ClassVar[dict[str, str]] = {}
+    query: ClassVar[str] = ""
+    # (path, weight): pages mostly, some static files, as a browser's requests to a small shop.
+    pages: ClassVar[tuple[tuple[str, int], ...]] = (("/", 6), ("/privacy", 2), ("/demo-static/shop.css", 1))
+
+    def on_start(self) -> None:
+        self.token = ""
+        if self.token_kind is not None and not TOKENS:
+            self.token = self._post_consent()
+        self._new_identity()
+
+    def _new_identity(self) -> None:
+        cookies = self._cookies()
+        self.headers = {"User-Agent": _visitor_ua(), "Accept": HTML_ACCEPT, **self.extra_headers}
+        if cookies:
+            self.headers["Cookie"] = cookies
+
+    def _cookies(self) -> str:
+        if self.token_kind is None:
+            return ""
+        token = random.choice(TOKENS[self.token_kind]) if TOKENS else self.token
+        return f"cookiegate={token}; {_tracker_cookies()}"
+
+    def _post_consent(self) -> str:
+        response = self.client.post("/_cookiegate/consent", json={"granted": self.granted, "under14": self.under14},
+                                    headers={"Sec-Fetch-Site": "same-origin"}, name="consent POST (on_start)")
+        cookie = response.headers.get("set-cookie", "") if response.headers else ""
+        for part in cookie.replace(",", ";").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == "cookiegate":
+                return value
+        return ""
+
+    @task
+    def visit(self) -> None:
+        if CHURN:
+            self._new_identity()
+        paths, weights = zip(*self.pages, strict=True)
+        path = random.choices(paths, weights)[0]
+        self.client.get(path + self.query, headers=self.headers, name=path)
+
+
+class ReturningVisitor(Visitor):
+    weight = WEIGHTS.get("returning", 0)
+    abstract = weight == 0
+    token_kind = "all"
+    granted: ClassVar[list[str]] = ["functional", "analytics", "targeting"]
+
+
+class NewVisitor(Visitor):
+    weight = WEIGHTS.get("new", 0)
+    abstract = weight == 0
+
+    def _cookies(self) -> str:
+        return f"_ga=GA1.1.{random.randrange(10**9)}.1700000000; lang=ko" if random.random() < 0.3 else ""
+
+
+class Rejecter(Visitor):
+    weight = WEIGHTS.get("rejecter", 0)
+    abstract = weight == 0
+    token_kind = "reject"
+    granted: ClassVar[list[str]] = []
+
+
+class MinorVisitor(Visitor):
+    weight = WEIGHTS.get("minor", 0)
+    abstract = weight == 0
+    token_kind = "minor"
+    granted: ClassVar[list[str]] = ["functional", "analytics"]
+    under14 = True
+    query = "?utm_source=x&gclid=y&item=3"
+
+
+class GPCVisitor(Visitor):
+    weight = WEIGHTS.get("gpc", 0)
+    abstract = weight == 0
+    token_kind = "all"
+    granted: ClassVar[list[str]] = ["functional", "analytics", "targeting"]
+    extra_headers: ClassVar[dict[str, str]] = {"Sec-GPC": "1"}
+
+
+class Bot(Visitor):
+    weight = WEIGHTS.get("bot", 0)
+    abstract = weight == 0
+
+    pages: ClassVar[tuple[tuple[str, int], ...]] = (("/", 3), ("/privacy", 1))
+
+    def _new_identity(self) -> None:
+        self.headers = {"User-Agent": GOOGLEBOT, "Accept": HTML_ACCEPT}
+
+
+class ConsentGiver(FastHttpUser):
+    """The consent POST a banner click sends (signs a token and appends to the ledger)."""
+
+    weight = WEIGHTS.get("consent", 0)
+    abstract = weight == 0
+    wait_time = _wait_time()
+
+    @task
+    def give_consent(self) -> None:
+        body = {"granted": random.choice((["analytics"], [], ["functional", "analytics", "targeting"])),
+                "under14": False}
+        headers = {"Sec-Fetch-Site": "same-origin", "User-Agent": _visitor_ua(), "Accept": "application/json"}
+        with self.client.post("/_cookiegate/consent", json=body, headers=headers, name="consent POST",
+                              catch_response=True) as response:
+            if response.status_code == 404 and VARIANT in ("bare", "uvicorn_access_log"):
+                response.success()
+
+
+# Latencies exactly as measured (Locust's own percentiles round to whole milliseconds below 100 ms).
+_latencies = array("d")
+_failures = [0]
+_started = [0.0]
+
+
+@events.test_start.add_listener
+def _on_test_start(**_: Any) -> None:
+    _started[0] = time.monotonic()
+
+
+@events.request.add_listener
+def _on_request(response_time: float, exception: BaseException | None, name: str, **_: Any) -> None:
+    if name == "consent POST (on_start)" or time.monotonic() - _started[0] < WARMUP:
+        return
+    if exception is not None:
+        _failures[0] += 1
+    _latencies.append(response_time)
+
+
+@events.quitting.add_listener
+def _on_quitting(**_: Any) -> None:
+    if not LATENCY_OUT:
+        return
+    ordered = sorted(_latencies)
+
+    def percentile(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+    Path(LATENCY_OUT).write_text(json.dumps({
+        "requests": len(ordered),
+        "failures": _failures[0],
+        "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99), "p999_ms": percentile(99.9),
+        "max_ms": ordered[-1] if ordered else 0.0,
+        "mean_ms": sum(ordered) / len(ordered) if ordered else 0.0,
+    }))

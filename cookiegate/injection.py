@@ -1,0 +1,125 @@
+"""Inserts the banner's ``<script>``/``<link>`` into HTML responses before ``</head>``.
+
+Only rewrites what it can rewrite safely: uncompressed ``text/html``, either a single body message (the
+Content-Length is corrected) or a stream without Content-Length (the tag goes into the chunk holding
+``</head>``). Compressed bodies, fixed-length streams and pages that already load the banner pass as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.types import Message, Send
+
+_HEAD_END: Final = b"</head>"
+_BODY_END: Final = b"</body>"
+_MARKER: Final = b"data-cookiegate"
+_STREAM_LOOKAHEAD: Final = 256 * 1024
+
+
+def insert_tag(body: bytes, tag: bytes) -> bytes | None:
+    """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched."""
+    lowered = body.lower()
+    if _MARKER in lowered:
+        return None
+    at = lowered.find(_HEAD_END)
+    if at == -1:
+        at = lowered.find(_BODY_END)
+    if at == -1:
+        return None
+    return body[:at] + tag + body[at:]
+
+
+class BannerInjector:
+    """A per-request send wrapper; create one per response, it keeps that response's state."""
+
+    __slots__ = ("_buffer", "_mode", "_send", "_start", "_tag")
+
+    def __init__(self, send: Send, tag: bytes) -> None:
+        self._send = send
+        self._tag = tag
+        self._start: Message | None = None
+        self._mode = "undecided"
+        self._buffer = b""
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self._is_rewritable(message):
+                self._start = message  # held until the first body message says how the body arrives
+                self._mode = "held"
+            else:
+                self._mode = "pass"
+                await self._send(message)
+            return
+        if kind != "http.response.body" or self._mode == "pass":
+            await self._send(message)
+            return
+        body: bytes = message.get("body", b"")
+        more = bool(message.get("more_body", False))
+        if self._mode == "held":
+            await self._first_body(body, more)
+        elif self._mode == "looking":
+            await self._stream_body(body, more)
+        else:
+            await self._send(message)
+
+    @staticmethod
+    def _is_rewritable(message: Message) -> bool:
+        content_type = b""
+        for name, value in message.get("headers", ()):
+            lowered = name.lower()
+            if lowered == b"content-encoding" and value.strip().lower() != b"identity":
+                return False
+            if lowered == b"content-type":
+                content_type = value.lower()
+        return content_type.startswith(b"text/html")
+
+    async def _first_body(self, body: bytes, more: bool) -> None:
+        start = self._start
+        assert start is not None  # held mode always has a start message
+        if not more:
+            rewritten = insert_tag(body, self._tag)
+            if rewritten is not None:
+                body = rewritten
+                start = _with_content_length(start, len(body))
+            self._mode = "pass"
+            await self._send(start)
+            await self._send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        if any(name.lower() == b"content-length" for name, _ in start.get("headers", ())):
+            # A fixed-length stream cannot grow without buffering all of it: leave it alone.
+            self._mode = "pass"
+            await self._send(start)
+            await self._send({"type": "http.response.body", "body": body, "more_body": True})
+            return
+        self._mode = "looking"
+        await self._send(start)
+        await self._stream_body(body, more)
+
+    async def _stream_body(self, body: bytes, more: bool) -> None:
+        data = self._buffer + body
+        lowered = data.lower()
+        if _MARKER in lowered:
+            self._mode = "pass"
+        else:
+            at = lowered.find(_HEAD_END)
+            if at != -1:
+                data = data[:at] + self._tag + data[at:]
+                self._mode = "pass"
+            elif more and len(data) < _STREAM_LOOKAHEAD:
+                # Keep a short tail so a "</head>" split across two chunks is still found.
+                keep = len(_HEAD_END) - 1
+                self._buffer = data[-keep:]
+                data = data[:-keep]
+            else:
+                self._mode = "pass"
+        if self._mode == "pass":
+            self._buffer = b""
+        await self._send({"type": "http.response.body", "body": data, "more_body": more})
+
+
+def _with_content_length(start: Message, length: int) -> Message:
+    headers = [(n, v) for n, v in start.get("headers", ()) if n.lower() != b"content-length"]
+    headers.append((b"content-length", str(length).encode("ascii")))
+    return {**start, "headers": headers}

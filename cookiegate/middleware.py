@@ -1,0 +1,325 @@
+"""``CookieGate``: the pure ASGI middleware that enforces cookie consent on every request and response.
+
+One scan of the request headers, one dict lookup for a returning visitor's consent, a filtered Cookie
+header for the app, and a send wrapper that drops Set-Cookie headers of categories the visitor did not
+grant. Everything configurable is resolved in ``__init__``; nothing per request is stored on ``self``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+import orjson
+import user_agents
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cookiegate.api import ConsentAPI
+from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow, no_consent
+from cookiegate.cookies import cookie_pairs, expiry_headers, pair_value, set_cookie_name
+from cookiegate.injection import BannerInjector
+from cookiegate.minors import MINOR_RESPONSE_HEADER, MarketingParams, MinorHook, flagged_by_app
+from cookiegate.policy import Category, Policy
+from cookiegate.retention import validate_retention_months
+from cookiegate.services import Services, open_services
+from cookiegate.static import banner_asset_names
+
+logger = logging.getLogger("cookiegate")
+
+SCOPE_KEY: Final = "cookiegate"
+
+
+def get_consent(scope: Scope) -> Consent:
+    """The consent the gate resolved for this request (``request.scope`` works too).
+
+    Raises LookupError when the app is not behind a ``CookieGate``: silently assuming consent would
+    be the unsafe default.
+    """
+    consent = scope.get(SCOPE_KEY)
+    if not isinstance(consent, Consent):
+        raise LookupError("no consent in scope: is the app wrapped in CookieGate?")
+    return consent
+
+
+@lru_cache(maxsize=4096)
+def is_bot(user_agent: bytes) -> bool:
+    """Whether a User-Agent is a crawler; cached because ``user_agents.parse`` costs ~1.2 ms uncached."""
+    return bool(user_agents.parse(user_agent.decode("latin-1")).is_bot)
+
+
+class CookieGate:
+    """Consent-aware pure ASGI middleware.
+
+    ``CookieGate(app, secret_keys=[...])`` works with nothing else given: the default policy, the consent
+    API under ``/_cookiegate`` and the access log and consent ledger as SQLite files in ``./cookiegate-data``.
+    In Starlette/FastAPI: ``app.add_middleware(CookieGate, secret_keys=[...])``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        secret_keys: Sequence[str | bytes],
+        policy: Policy | None = None,
+        *,
+        prefix: str = "/_cookiegate",
+        data_dir: str | Path = "./cookiegate-data",
+        access_log: bool = True,
+        access_log_url: str | None = None,
+        ledger_url: str | None = None,
+        retention_months: int = 3,
+        trusted_proxies: Iterable[str] = (),
+        cookie_domains: Iterable[str] = (),
+        is_minor: MinorHook | None = None,
+        child_directed: bool | None = None,
+        inject_banner: bool = True,
+        expire_blocked: bool = True,
+        marketing_params: Iterable[str] | None = None,
+        services: Services | None = None,
+    ) -> None:
+        validate_retention_months(retention_months)
+        if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+            raise ValueError(f"prefix must look like '/_cookiegate' (leading slash, no trailing), not {prefix!r}")
+        self.app = app
+        self.policy = policy or Policy.default()
+        self.codec = ConsentCodec(
+            secret_keys,
+            version=self.policy.version,
+            max_age_seconds=self.policy.consent_max_age_days * 86_400,
+        )
+        self.prefix = prefix
+        self._prefix_slash = prefix + "/"
+        self.cookie_domains = tuple(cookie_domains)
+        self.is_minor = is_minor
+        self.child_directed = self.policy.child_directed if child_directed is None else child_directed
+        self.expire_blocked = expire_blocked
+        self.marketing = MarketingParams(
+            self.policy.marketing_params if marketing_params is None else marketing_params
+        )
+        self.services = services or open_services(
+            data_dir=Path(data_dir),
+            access_log_url=access_log_url,
+            ledger_url=ledger_url,
+            access_log=access_log,
+            retention_months=retention_months,
+            trusted_proxies=tuple(trusted_proxies),
+        )
+        self._started = False
+        self.api = ConsentAPI(
+            policy=self.policy,
+            codec=self.codec,
+            prefix=prefix,
+            services=self.services,
+            cookie_domains=self.cookie_domains,
+        )
+        script, stylesheet = banner_asset_names()
+        self._tag_head = (
+            f'<link rel="stylesheet" href="{prefix}/static/{stylesheet}">'
+            f'<script defer src="{prefix}/static/{script}" data-cookiegate-api="{prefix}" '
+            'data-cookiegate-state="'
+        ).encode()
+        self._tag_tail = b'"></script>'
+        self.inject_banner = inject_banner and bool(script)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http":
+            if scope_type == "lifespan":
+                await self._lifespan(scope, receive, send)
+            elif scope_type == "websocket":
+                await self.app(self._websocket_scope(scope), receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        started_ns = time.perf_counter_ns()
+        if not self._started:
+            self._start_services()
+
+        cookie_values: list[bytes] = []
+        gpc = False
+        user_agent = b""
+        forwarded_for: bytes | None = None
+        forwarded: bytes | None = None
+        wants_html = False
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie_values.append(value)
+            elif name == b"sec-gpc":
+                gpc = value.strip() == b"1"
+            elif name == b"user-agent":
+                user_agent = value
+            elif name == b"accept":
+                wants_html = b"text/html" in value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+            elif name == b"forwarded":
+                forwarded = value if forwarded is None else forwarded + b"," + value
+
+        # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".
+        pairs = cookie_pairs(b"; ".join(cookie_values)) if cookie_values else []
+        stored: Consent | None = None
+        for name, pair in pairs:
+            # The first consent cookie that verifies wins: a sibling subdomain can toss in a second
+            # cookie of the same name (cookie tossing) but cannot sign one.
+            if name == CONSENT_COOKIE:
+                stored = self.codec.decode(pair_value(pair))
+                if stored is not None:
+                    break
+        minor = self.child_directed or flagged_by_app(self.is_minor, scope)
+        consent = narrow(stored or no_consent(self.policy.version), gpc=gpc, minor=minor)
+        granted = consent.granted
+
+        classify = self.policy.classify
+        blocked = [name for name, _ in pairs if classify(name) not in granted]
+        path: str = scope["path"]
+        new_scope = dict(scope)
+        new_scope[SCOPE_KEY] = consent
+        if blocked:
+            headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+            kept = b"; ".join(pair for name, pair in pairs if classify(name) in granted)
+            if kept:
+                headers.append((b"cookie", kept))
+            new_scope["headers"] = headers
+            leaks = self.services.leaks
+            for name in blocked:
+                leaks.count("request", name, path)
+        if consent.minor:
+            query: bytes = scope.get("query_string", b"")
+            if query:
+                new_scope["query_string"] = self.marketing.strip(query)
+
+        secure = scope.get("scheme") in ("https", "wss")
+        status = 0
+        sent_bytes = 0
+        finished = False
+        access_log = self.services.access_log
+
+        is_api = path == self.prefix or path.startswith(self._prefix_slash)
+        # The consent API expires cookies against the consent it just recorded, not the one it replaced.
+        to_expire = blocked if self.expire_blocked and not is_api else []
+
+        async def send_gated(message: Message) -> None:
+            nonlocal status, sent_bytes, finished
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = self._gate_response_start(message, granted, to_expire, secure, path)
+            elif message["type"] == "http.response.body":
+                sent_bytes += len(message.get("body", b""))
+                finished = not message.get("more_body", False)
+            await send(message)
+
+        downstream: Send = send_gated
+        if (
+            self.inject_banner
+            and not is_api
+            and wants_html
+            and not (user_agent and is_bot(user_agent))
+        ):
+            downstream = BannerInjector(send_gated, self._banner_tag(consent, show=True))
+
+        try:
+            if is_api:
+                await self.api(new_scope, receive, send_gated, [name for name, _ in pairs])
+            else:
+                await self.app(new_scope, receive, downstream)
+        except BaseException:
+            if access_log is not None and not finished:
+                # A request that died still happened: the statutory log keeps it (status 500 as sent).
+                access_log.log(new_scope, status or 500, sent_bytes, started_ns, consent, user_agent,
+                               forwarded_for, forwarded)
+            raise
+        if access_log is not None:
+            access_log.log(new_scope, status, sent_bytes, started_ns, consent, user_agent,
+                           forwarded_for, forwarded)
+
+    def _gate_response_start(
+        self, message: Message, granted: frozenset[Category], expire: list[str], secure: bool, path: str
+    ) -> Message:
+        """Drop Set-Cookie of non-granted categories, consume the app's minor flag, add Vary and expiries."""
+        headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+        for name, value in headers:
+            if name.lower() == MINOR_RESPONSE_HEADER and value.strip() in (b"1", b"true", b"yes"):
+                granted = granted - {"targeting"}
+                break
+        classify = self.policy.classify
+        out: list[tuple[bytes, bytes]] = []
+        vary_at = -1
+        leaks = self.services.leaks
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"set-cookie":
+                cookie = set_cookie_name(value)
+                if classify(cookie) not in granted:
+                    leaks.count("response", cookie, path)
+                    continue
+            elif lowered == MINOR_RESPONSE_HEADER:
+                continue
+            elif lowered == b"vary":
+                vary_at = len(out)
+            out.append((name, value))
+        # The response depends on consent, so shared caches must key on Cookie (STYLE rule 5).
+        if vary_at == -1:
+            out.append((b"vary", b"Cookie"))
+        else:
+            vary = out[vary_at][1]
+            if b"cookie" not in vary.lower() and vary.strip() != b"*":
+                out[vary_at] = (out[vary_at][0], vary + b", Cookie")
+        if expire:
+            out.extend(expiry_headers(expire, self.cookie_domains, secure))
+        return {**message, "headers": out}
+
+    def _banner_tag(self, consent: Consent, *, show: bool) -> bytes:
+        state = consent.as_public_dict()
+        state["banner"] = show
+        escaped = html.escape(orjson.dumps(state).decode(), quote=True)
+        return self._tag_head + escaped.encode() + self._tag_tail
+
+    def _websocket_scope(self, scope: Scope) -> Scope:
+        """A WebSocket handshake carries cookies too: the app sees only the granted ones."""
+        cookie_values = [v for n, v in scope["headers"] if n == b"cookie"]
+        if not cookie_values:
+            return scope
+        pairs = cookie_pairs(b"; ".join(cookie_values))
+        verified = (self.codec.decode(pair_value(p)) for n, p in pairs if n == CONSENT_COOKIE)
+        stored = next((c for c in verified if c is not None), None)
+        gpc = any(n == b"sec-gpc" and v.strip() == b"1" for n, v in scope["headers"])
+        minor = self.child_directed or flagged_by_app(self.is_minor, scope)
+        consent = narrow(stored or no_consent(self.policy.version), gpc=gpc, minor=minor)
+        kept = b"; ".join(p for n, p in pairs if self.policy.classify(n) in consent.granted)
+        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+        if kept:
+            headers.append((b"cookie", kept))
+        return {**scope, "headers": headers, SCOPE_KEY: consent}
+
+    def _start_services(self) -> None:
+        self._started = True
+        self.services.start()
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Start the log writer and purge timer with the app, and drain them when it stops."""
+
+        async def receive_lifespan() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not self._started:
+                self._start_services()
+            return message
+
+        async def send_lifespan(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                self._stop_services()
+            await send(message)
+
+        try:
+            await self.app(scope, receive_lifespan, send_lifespan)
+        finally:
+            self._stop_services()
+
+    def _stop_services(self) -> None:
+        if self._started:
+            self._started = False
+            self.services.stop()
+

@@ -1,0 +1,288 @@
+"""The cookie policy: categories, their texts in Korean and English, and which cookie belongs where.
+
+Everything a request needs from the policy is precomputed when it is built: ``classify`` answers an exact
+name with one dict lookup and a prefix with one dict lookup per distinct prefix length, so the hot path
+never scans a rule list.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+Category = Literal["necessary", "functional", "analytics", "targeting"]
+CATEGORIES: Final[tuple[Category, ...]] = ("necessary", "functional", "analytics", "targeting")
+LOCALES: Final[tuple[str, ...]] = ("ko", "en")
+TEXT_FIELDS: Final[tuple[str, ...]] = ("name", "description", "purpose", "items", "retention", "refusal_notice")
+
+#: Query parameters that identify an ad click or campaign. 개인정보 보호법 제22조의2 and the 맞춤형 광고
+#: guideline forbid behavioural advertising data for a child under 14, so the gate removes them for minors.
+DEFAULT_MARKETING_PARAMS: Final[tuple[str, ...]] = (
+    "utm_*", "gclid", "gclsrc", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid",
+    "li_fat_id", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "n_media", "n_query", "n_rank", "n_ad",
+    "n_ad_group", "n_campaign_type", "n_keyword", "n_keyword_id", "yclid", "_kx", "epik", "ScCid", "rdt_cid",
+    "irclickid", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wickedid", "s_kwcid", "ef_id",
+)
+
+_CLASSIFY_CACHE_LIMIT: Final = 4096
+
+
+def _is_category(value: object) -> bool:
+    return isinstance(value, str) and value in CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryText:
+    """What a visitor reads about one category in one language (purpose, items, retention, refusal)."""
+
+    name: str
+    description: str
+    purpose: str
+    items: str
+    retention: str
+    refusal_notice: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    """One consent purpose. ``required`` categories (necessary) are always granted and shown locked."""
+
+    key: Category
+    texts: Mapping[str, CategoryText]
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    exact: dict[str, Category]
+    prefixes_by_length: tuple[tuple[int, dict[str, Category]], ...]
+    glob: re.Pattern[str] | None
+    glob_categories: tuple[Category, ...]
+
+
+def compile_patterns(rules: Iterable[tuple[str, Category]]) -> _Patterns:
+    """Turn ``(pattern, category)`` pairs into lookup tables; a later pair overrides an earlier equal one."""
+    exact: dict[str, Category] = {}
+    prefixes: dict[str, Category] = {}
+    globs: dict[str, Category] = {}
+    for pattern, category in rules:
+        if not pattern:
+            raise ValueError("an empty cookie pattern matches nothing; remove it from the policy")
+        wildcard_at = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=-1)
+        if wildcard_at == -1:
+            exact[pattern] = category
+        elif wildcard_at == len(pattern) - 1 and pattern.endswith("*"):
+            prefixes[pattern[:-1]] = category
+        else:
+            globs[pattern] = category
+    by_length: dict[int, dict[str, Category]] = {}
+    for prefix, category in prefixes.items():
+        by_length.setdefault(len(prefix), {})[prefix] = category
+    # Longest prefix first so "_hjSession_*" wins over "_hj*".
+    ordered = tuple(sorted(by_length.items(), reverse=True))
+    glob_re = None
+    if globs:
+        glob_re = re.compile("|".join(f"(?P<g{i}>{fnmatch.translate(p)})" for i, p in enumerate(globs)))
+    return _Patterns(exact, ordered, glob_re, tuple(globs.values()))
+
+
+def match_pattern(patterns: _Patterns, name: str) -> Category | None:
+    """The category the most specific rule gives ``name``, or None when no rule matches."""
+    found = patterns.exact.get(name)
+    if found is not None:
+        return found
+    for length, table in patterns.prefixes_by_length:
+        if len(name) >= length:
+            found = table.get(name[:length])
+            if found is not None:
+                return found
+    if patterns.glob is not None:
+        match = patterns.glob.match(name)
+        if match is not None and match.lastgroup is not None:
+            return patterns.glob_categories[int(match.lastgroup[1:])]
+    return None
+
+
+@dataclass(slots=True, eq=False)
+class Policy:
+    """The site's cookie policy; build it with ``Policy.default()`` or ``Policy.load("cookiegate.toml")``.
+
+    ``version`` identifies the text visitors agreed to: a consent given under another version reads as no
+    consent, so changing the policy re-asks everyone (개인정보 보호법: consent is to a specific notice).
+    """
+
+    version: str
+    effective_date: date
+    categories: Mapping[Category, CategoryInfo]
+    cookie_rules: tuple[tuple[str, Category], ...]
+    unknown_category: Category = "targeting"
+    privacy_policy_url: str = "/privacy"
+    consent_max_age_days: int = 183
+    child_directed: bool = False
+    age_question: bool = True
+    marketing_params: tuple[str, ...] = DEFAULT_MARKETING_PARAMS
+    ui: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    _patterns: _Patterns = field(init=False, repr=False)
+    _cache: dict[str, Category] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.unknown_category not in CATEGORIES:
+            raise ValueError(f"unknown_category must be one of {CATEGORIES}, not {self.unknown_category!r}")
+        missing = [c for c in CATEGORIES if c not in self.categories]
+        if missing:
+            raise ValueError(f"the policy must describe every category; add texts for {missing}")
+        if self.consent_max_age_days < 1:
+            raise ValueError("consent_max_age_days must be at least 1")
+        self._patterns = compile_patterns(self.cookie_rules)
+        self._cache = {}
+
+    def classify(self, name: str) -> Category:
+        """The category of a cookie name; names no rule knows get ``unknown_category`` (fail safe)."""
+        cached = self._cache.get(name)
+        if cached is not None:
+            return cached
+        category = match_pattern(self._patterns, name) or self.unknown_category
+        if len(self._cache) >= _CLASSIFY_CACHE_LIMIT:
+            # Random cookie names must not grow memory without bound; a refill costs a few lookups each.
+            self._cache.clear()
+        self._cache[name] = category
+        return category
+
+    def texts(self, locale: str) -> dict[Category, CategoryText]:
+        """Each category's text in ``locale`` (falling back to Korean, then English)."""
+        out: dict[Category, CategoryText] = {}
+        for key, info in self.categories.items():
+            out[key] = info.texts.get(locale) or info.texts.get("ko") or next(iter(info.texts.values()))
+        return out
+
+    def public_document(self, locale: str) -> dict[str, Any]:
+        """The JSON the banner renders: one locale's texts plus what the banner must enforce."""
+        texts = self.texts(locale)
+        return {
+            "version": self.version,
+            "effective_date": self.effective_date.isoformat(),
+            "locale": locale,
+            "privacy_policy_url": self.privacy_policy_url,
+            "age_question": self.age_question,
+            "child_directed": self.child_directed,
+            "ui": dict(self.ui.get(locale) or self.ui.get("ko") or {}),
+            "categories": [
+                {
+                    "key": key,
+                    "required": self.categories[key].required,
+                    **{name: getattr(texts[key], name) for name in TEXT_FIELDS},
+                }
+                for key in CATEGORIES
+            ],
+        }
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The shipped policy: Korean/English texts and a curated list of well-known tracker cookies."""
+        text = resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8")
+        return cls.from_mapping(tomllib.loads(text))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        """Read a site policy from TOML, laid over the default (its rules and texts win)."""
+        with open(path, "rb") as handle:
+            try:
+                site = tomllib.load(handle)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+        base = tomllib.loads(
+            resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8")
+        )
+        if site.get("extend_default", True):
+            return cls.from_mapping(_overlay(base, site))
+        return cls.from_mapping(site)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+        """Build a policy from parsed TOML; raises ValueError naming the field to fix."""
+        version = data.get("version")
+        if not isinstance(version, str) or not version:
+            raise ValueError("policy: 'version' must be a non-empty string, e.g. version = \"2026-11-01\"")
+        raw_date = data.get("effective_date", version)
+        try:
+            effective = raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))
+        except ValueError as exc:
+            raise ValueError(f"policy: effective_date {raw_date!r} is not a YYYY-MM-DD date") from exc
+        categories: dict[Category, CategoryInfo] = {}
+        raw_categories = data.get("categories", {})
+        for key in CATEGORIES:
+            raw = raw_categories.get(key)
+            if not isinstance(raw, Mapping):
+                raise ValueError(f"policy: [categories.{key}] is missing")
+            texts: dict[str, CategoryText] = {}
+            for locale in LOCALES:
+                entry = raw.get(locale)
+                if entry is None:
+                    continue
+                absent = [f for f in TEXT_FIELDS if not isinstance(entry.get(f), str)]
+                if absent:
+                    raise ValueError(f"policy: [categories.{key}.{locale}] needs text for {absent}")
+                texts[locale] = CategoryText(**{f: entry[f] for f in TEXT_FIELDS})
+            if not texts:
+                raise ValueError(f"policy: [categories.{key}] needs a [categories.{key}.ko] or .en table")
+            categories[key] = CategoryInfo(key, texts, required=key == "necessary")
+        rules: list[tuple[str, Category]] = []
+        for category, patterns in data.get("cookies", {}).items():
+            if not _is_category(category):
+                raise ValueError(f"policy: [cookies] key {category!r} is not one of {CATEGORIES}")
+            if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+                raise ValueError(f"policy: [cookies] {category} must be a list of cookie name patterns")
+            rules.extend((pattern, category) for pattern in patterns)
+        unknown = data.get("unknown_category", "targeting")
+        if not _is_category(unknown):
+            raise ValueError(f"policy: unknown_category must be one of {CATEGORIES}, not {unknown!r}")
+        params = data.get("marketing_params", DEFAULT_MARKETING_PARAMS)
+        ui = data.get("ui", {})
+        if not isinstance(ui, Mapping) or not all(
+            isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values())
+            for table in ui.values()
+        ):
+            raise ValueError("policy: [ui.<locale>] tables must map text keys to strings")
+        return cls(
+            version=version,
+            effective_date=effective,
+            categories=categories,
+            cookie_rules=tuple(rules),
+            unknown_category=unknown,
+            privacy_policy_url=str(data.get("privacy_policy_url", "/privacy")),
+            consent_max_age_days=int(data.get("consent_max_age_days", 183)),
+            child_directed=bool(data.get("child_directed", False)),
+            age_question=bool(data.get("age_question", True)),
+            marketing_params=tuple(params),
+            ui={locale: dict(table) for locale, table in ui.items()},
+        )
+
+
+def _overlay(base: Mapping[str, Any], site: Mapping[str, Any]) -> dict[str, Any]:
+    """Lay a site's policy over the default: scalars and texts replace, cookie rules move to the site's."""
+    merged: dict[str, Any] = {k: v for k, v in base.items() if k not in ("categories", "cookies", "ui")}
+    merged.update({k: v for k, v in site.items() if k not in ("categories", "cookies", "ui")})
+    for section in ("categories", "ui"):
+        tables = {key: dict(value) for key, value in base.get(section, {}).items()}
+        for key, value in site.get(section, {}).items():
+            tables.setdefault(key, {}).update(value)
+        merged[section] = tables
+    cookies: dict[str, list[str]] = {key: list(value) for key, value in base.get("cookies", {}).items()}
+    for key, patterns in site.get("cookies", {}).items():
+        if not isinstance(patterns, list):
+            cookies[key] = patterns  # from_mapping names the type error
+            continue
+        # A pattern the site classifies leaves the default's category, so the site's word is final.
+        for other in cookies.values():
+            if isinstance(other, list):
+                other[:] = [p for p in other if p not in patterns]
+        cookies.setdefault(key, []).extend(patterns)
+    merged["cookies"] = cookies
+    return merged

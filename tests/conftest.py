@@ -1,0 +1,72 @@
+"""Shared fixtures: a tiny app that reports what it saw and sets the cookies it is told to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookiegate import CookieGate
+from cookiegate.middleware import get_consent
+
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+async def echo(request: Request) -> Response:
+    """Reports the cookies and query the app received; sets every cookie named in ``?set=``."""
+    consent = get_consent(request.scope)
+    response = JSONResponse(
+        {
+            "cookies": dict(request.cookies),
+            "cookie_header": request.headers.get("cookie"),
+            "query": request.url.query,
+            "granted": sorted(consent.granted),
+        }
+    )
+    for name in request.query_params.getlist("set"):
+        response.set_cookie(name, "v")
+    if request.query_params.get("minor") == "1":
+        response.headers["X-Cookiegate-Minor"] = "1"
+    return response
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><html><head><title>t</title></head><body>hi</body></html>")
+
+
+def tiny_app() -> Starlette:
+    return Starlette(routes=[Route("/echo", echo), Route("/page", page)])
+
+
+@pytest.fixture
+def gate_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build a TestClient around ``CookieGate(tiny_app())`` with stores in ``tmp_path``."""
+    clients: list[TestClient] = []
+
+    def build(app: Any = None, *, lifespan: bool = True, **options: Any) -> TestClient:
+        options.setdefault("secret_keys", [SECRET])
+        options.setdefault("data_dir", tmp_path / "data")
+        gate = CookieGate(app or tiny_app(), **options)
+        client = TestClient(gate, base_url="http://shop.test")
+        if lifespan:  # raw test apps that only speak HTTP opt out
+            client.__enter__()
+            clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def accept(client: TestClient, granted: list[str], under14: bool = False) -> dict[str, Any]:
+    """Give consent through the API as the banner would; returns the consent record."""
+    response = client.post("/_cookiegate/consent", json={"granted": granted, "under14": under14})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["consent"])

@@ -1,0 +1,56 @@
+"""The signed consent cookie: round trip, rotation, expiry, and what GPC and age take away."""
+
+from __future__ import annotations
+
+import pytest
+
+from cookiegate.consent import ConsentCodec, narrow, new_consent, no_consent
+
+KEY = "k" * 32
+
+
+def codec(*keys: str, version: str = "v1", max_age: int = 3600) -> ConsentCodec:
+    return ConsentCodec(list(keys) or [KEY], version=version, max_age_seconds=max_age)
+
+
+def test_round_trip() -> None:
+    consent = new_consent(["analytics", "functional"], version="v1", under14=True)
+    decoded = codec().decode(codec().encode(consent).encode())
+    assert decoded is not None
+    assert decoded.granted == frozenset({"necessary", "analytics", "functional"})
+    assert decoded.under14 and decoded.chosen and decoded.consent_id == consent.consent_id
+
+
+def test_signature_time_bounds_validity() -> None:
+    consent = new_consent(["analytics"], version="v1", under14=False)
+    token = codec().encode(consent).encode()
+    checker = codec()
+    assert checker.decode(token, now=consent.issued_at + 3000) is not None
+    assert checker.decode(token, now=consent.issued_at + 4000) is None
+
+
+def test_other_version_or_key_is_none() -> None:
+    token = codec().encode(new_consent([], version="v1", under14=False)).encode()
+    assert codec(version="v2").decode(token) is None
+    assert codec("z" * 32).decode(token) is None
+    assert codec("z" * 32, KEY).decode(token) is not None
+
+
+def test_narrow_removes_targeting_for_gpc_and_minors() -> None:
+    everything = new_consent(["functional", "analytics", "targeting"], version="v1", under14=False)
+    assert narrow(everything, gpc=False, minor=False) is everything
+    assert "targeting" not in narrow(everything, gpc=True, minor=False).granted
+    assert "targeting" not in narrow(everything, gpc=False, minor=True).granted
+    child = new_consent(["targeting"], version="v1", under14=True)
+    assert narrow(child, gpc=False, minor=False).granted == frozenset({"necessary"})
+
+
+def test_no_consent_is_necessary_only() -> None:
+    assert no_consent("v1").granted == frozenset({"necessary"})
+    assert not no_consent("v1").chosen
+
+
+@pytest.mark.parametrize("keys", [[], "a-single-string-key-xxxxxxx", ["short"]])
+def test_bad_keys_are_refused(keys: object) -> None:
+    with pytest.raises(ValueError):
+        ConsentCodec(keys, version="v1", max_age_seconds=1)  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""Banner tag injection into HTML responses, streamed, fixed-length, compressed or not HTML."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookiegate.injection import insert_tag
+
+Client = Callable[..., TestClient]
+PAGE = "<!doctype html><html><head><title>t</title></head><body>" + "x" * 600 + "</body></html>"
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+async def streamed(request: Request) -> Response:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b"<html><head><title>s</title></he"
+        yield b"ad><body>streamed"
+        yield b"</body></html>"
+
+    return StreamingResponse(chunks(), media_type="text/html")
+
+
+async def fixed_stream(request: Request) -> Response:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b"<html><head></head>"
+        yield b"<body></body></html>"
+
+    return StreamingResponse(chunks(), media_type="text/html", headers={"content-length": "39"})
+
+
+async def already(request: Request) -> Response:
+    return HTMLResponse('<html><head><script src="/_cookiegate/static/cookiegate.js" data-cookiegate-api="/_cookiegate"></script></head></html>')
+
+
+async def data(request: Request) -> Response:
+    return JSONResponse({"html": "</head>"})
+
+
+def app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/", page), Route("/stream", streamed), Route("/fixed", fixed_stream),
+            Route("/already", already), Route("/data", data),
+        ]
+    )
+
+
+def test_tag_goes_before_head_end_with_state_and_length_fixed(gate_client: Client) -> None:
+    client = gate_client(app())
+    response = client.get("/", headers=HTML)
+    body = response.text
+    assert body.count("data-cookiegate-state=") == 1
+    assert body.index("data-cookiegate-state") < body.index("</head>")
+    assert "&quot;chosen&quot;:false" in body
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
+def test_streamed_html_gets_the_tag_even_when_head_end_is_split(gate_client: Client) -> None:
+    body = gate_client(app()).get("/stream", headers=HTML).text
+    assert body.count("data-cookiegate-state=") == 1
+    assert body.endswith("<body>streamed</body></html>")
+
+
+def test_fixed_length_stream_and_pages_with_the_banner_are_left_alone(gate_client: Client) -> None:
+    client = gate_client(app())
+    assert "data-cookiegate-state" not in client.get("/fixed", headers=HTML).text
+    assert client.get("/already", headers=HTML).text.count("data-cookiegate") == 1
+
+
+def test_json_and_non_html_requests_are_untouched(gate_client: Client) -> None:
+    client = gate_client(app())
+    assert client.get("/data", headers=HTML).json() == {"html": "</head>"}
+    assert "data-cookiegate" not in client.get("/").text  # no Accept: text/html (an API client)
+
+
+def test_compressed_html_is_not_rewritten(gate_client: Client) -> None:
+    inner = app()
+    inner.add_middleware(GZipMiddleware, minimum_size=10)
+    client = gate_client(inner)
+    response = client.get("/", headers={**HTML, "accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert "data-cookiegate" not in gzip.decompress(response.content).decode() if response.content[:2] == b"\x1f\x8b" else response.text
+
+
+def test_bots_get_no_banner(gate_client: Client) -> None:
+    client = gate_client(app())
+    bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    assert "data-cookiegate" not in client.get("/", headers={**HTML, "user-agent": bot}).text
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    assert "data-cookiegate" in client.get("/", headers={**HTML, "user-agent": chrome}).text
+
+
+def test_insert_tag_without_head_uses_body_end_and_fragments_are_skipped() -> None:
+    assert insert_tag(b"<p>x</p></BODY>", b"<T>") == b"<p>x</p><T></BODY>"
+    assert insert_tag(b"<p>fragment</p>", b"<T>") is None
