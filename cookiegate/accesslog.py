@@ -344,6 +344,7 @@ class AccessLogWriter:
             if self._thread is not None:
                 return
             self._stop.clear()
+            save_trusted_proxies(self.spool_dir, self.proxies)
             if self._fd < 0:
                 self._open_segment()
             self._thread = threading.Thread(target=self._run, name="cookiegate-accesslog", daemon=True)
@@ -374,7 +375,9 @@ class AccessLogWriter:
                 if store is None:
                     store = self._store_factory()
                 if time.monotonic() >= next_recovery:
-                    recover_spool(self.spool_dir, store, skip={s.name for s in self._segments})
+                    recover_spool(
+                        self.spool_dir, store, skip={s.name for s in self._segments}, proxies=self.proxies
+                    )
                     next_recovery = time.monotonic() + 60.0
                 self._ingest_own(store, final=stopping)
                 if stopping or time.monotonic() >= next_leaks:
@@ -414,9 +417,7 @@ class AccessLogWriter:
                 self._fd = -1
         for index, segment in enumerate(segments):
             finished = final or index < len(segments) - 1
-            consumed = _ingest_segment(store, segment.name, segment.path, segment.read_offset, self, final=finished)
-            self._ingested += consumed
-            segment.read_offset += consumed
+            _ingest_segment(store, segment, self, final=finished)
             if finished:
                 segment.path.unlink(missing_ok=True)
                 store.forget_segment(segment.name)
@@ -424,12 +425,17 @@ class AccessLogWriter:
                 with self._lock:
                     self._segments.remove(segment)
 
+    def note_ingested(self, spool_bytes: int, rows: int) -> None:
+        """Account for a committed batch (the spool bound counts bytes not yet stored)."""
+        self._ingested += spool_bytes
+        self.stored += rows
+
     def _persist_leaks(self, store: AccessStore) -> None:
         if self.leaks is None:
             return
         counts = self.leaks.drain()
         if counts:
-            store.add_blocked_cookies(dict(counts), now_ms=time.time_ns() // 1_000_000)
+            store.add_blocked_cookies({key: n for key, n in counts.items()}, now_ms=time.time_ns() // 1_000_000)
 
     # -- spool line → record --------------------------------------------------------------------------
 
@@ -452,17 +458,15 @@ class AccessLogWriter:
         return as_row(record)
 
 
-def _ingest_segment(
-    store: AccessStore, name: str, path: Path, offset: int, writer: AccessLogWriter, *, final: bool
-) -> int:
-    """Store the complete lines of ``path`` after ``offset`` in batches; returns the bytes consumed.
+def _ingest_segment(store: AccessStore, segment: _Segment, writer: AccessLogWriter, *, final: bool) -> None:
+    """Store the complete lines of ``segment`` after its read offset, advancing it batch by batch.
 
-    With ``final`` a trailing line without a newline (a write cut by a full disk) is counted corrupt
-    and skipped; otherwise it is left for the next round.
+    The offset moves only after a batch commits (the store notes it in the same transaction), so a store
+    failure mid-segment resumes exactly where the last commit ended. With ``final`` a trailing line without
+    a newline (a write cut short by a full disk) is counted corrupt and skipped; otherwise it waits.
     """
-    consumed = 0
-    with path.open("rb") as handle:
-        handle.seek(offset)
+    with segment.path.open("rb") as handle:
+        handle.seek(segment.read_offset)
         pending = b""
         while True:
             chunk = handle.read(_READ_CHUNK)
@@ -472,7 +476,6 @@ def _ingest_segment(
             cut = data.rfind(b"\n") + 1
             pending = data[cut:]
             lines = data[:cut].split(b"\n")[:-1] if cut else []
-            position = offset + consumed
             for start in range(0, len(lines), BATCH_ROWS):
                 batch = lines[start : start + BATCH_ROWS]
                 rows = []
@@ -480,19 +483,19 @@ def _ingest_segment(
                     row = writer.to_row(line)
                     if row is None:
                         writer.corrupt += 1
-                        logger.warning("skipped a corrupt access log spool line in %s", path.name)
+                        logger.warning("skipped a corrupt access log spool line in %s", segment.path.name)
                     else:
                         rows.append(row)
-                position += sum(len(line) + 1 for line in batch)
-                store.ingest(rows, segment=name, offset=position)
-                consumed = position - offset
-                writer.stored += len(rows)
+                size = sum(len(line) + 1 for line in batch)
+                store.ingest(rows, segment=segment.name, offset=segment.read_offset + size)
+                segment.read_offset += size
+                writer.note_ingested(size, len(rows))
         if final and pending:
             writer.corrupt += 1
-            logger.warning("skipped an incomplete access log spool line at the end of %s", path.name)
-            consumed += len(pending)
-            store.ingest([], segment=name, offset=offset + consumed)
-    return consumed
+            logger.warning("skipped an incomplete access log spool line at the end of %s", segment.path.name)
+            store.ingest([], segment=segment.name, offset=segment.read_offset + len(pending))
+            segment.read_offset += len(pending)
+            writer.note_ingested(len(pending), 0)
 
 
 def recover_spool(
@@ -507,7 +510,9 @@ def recover_spool(
         return 0
     skipped = set(skip)
     recovered = 0
-    helper = AccessLogWriter(lambda: store, spool_dir, trusted_proxies=proxies or TrustedProxies(()))
+    if proxies is None:
+        proxies = TrustedProxies(load_trusted_proxies(spool_dir))
+    helper = AccessLogWriter(lambda: store, spool_dir, trusted_proxies=proxies)
     for path in sorted(spool_dir.glob(f"*{SPOOL_SUFFIX}")):
         name = path.name.removesuffix(SPOOL_SUFFIX)
         if name in skipped:
@@ -526,7 +531,7 @@ def recover_spool(
                     continue
             except FileNotFoundError:
                 continue  # another process finished it while we waited
-            _ingest_segment(store, name, path, store.spool_offset(name), helper, final=True)
+            _ingest_segment(store, _Segment(name, path, -1, store.spool_offset(name)), helper, final=True)
             path.unlink()
             store.forget_segment(name)
             recovered += 1
@@ -535,3 +540,23 @@ def recover_spool(
     if recovered:
         logger.warning("recovered %d access log spool segment(s) left by a stopped process", recovered)
     return recovered
+
+
+_PROXIES_FILE: Final = "trusted_proxies.json"
+
+
+def save_trusted_proxies(spool_dir: Path, proxies: TrustedProxies) -> None:
+    """Note the proxy list beside the spool, so a recovery by ``cookiegate`` resolves addresses the same way."""
+    spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = spool_dir / f".{_PROXIES_FILE}.{os.getpid()}"
+    temporary.write_bytes(orjson.dumps([str(n) for n in proxies.networks]))
+    temporary.replace(spool_dir / _PROXIES_FILE)
+
+
+def load_trusted_proxies(spool_dir: Path) -> list[str]:
+    """The proxy list the last server using ``spool_dir`` ran with (none if unknown)."""
+    try:
+        value = orjson.loads((spool_dir / _PROXIES_FILE).read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -32,6 +34,18 @@ from cookiegate.static import banner_asset_names
 logger = logging.getLogger("cookiegate")
 
 SCOPE_KEY: Final = "cookiegate"
+_VERDICT_CACHE_SIZE: Final = 8192
+_VERDICT_HEADER_LIMIT: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What one Cookie header means for one visitor: consent, names to block, the header the app gets."""
+
+    consent: Consent
+    blocked: tuple[str, ...]
+    kept: bytes
+    sent: tuple[str, ...]
 
 
 def get_consent(scope: Scope) -> Consent:
@@ -46,9 +60,20 @@ def get_consent(scope: Scope) -> Consent:
     return consent
 
 
-@lru_cache(maxsize=4096)
+#: Words every crawler User-Agent we know carries. ``user_agents.parse`` costs ~1.2 ms uncached, so random
+#: User-Agent strings would make it a denial-of-service lever: only strings with one of these get parsed.
+_BOT_HINT: Final = re.compile(
+    rb"bot|crawl|spider|slurp|archiver|fetch|scrap|preview|facebookexternalhit|mediapartners|yeti|daum", re.I
+)
+
+
 def is_bot(user_agent: bytes) -> bool:
-    """Whether a User-Agent is a crawler; cached because ``user_agents.parse`` costs ~1.2 ms uncached."""
+    """Whether a User-Agent is a crawler (served normally, but never shown the banner)."""
+    return _BOT_HINT.search(user_agent) is not None and _parsed_is_bot(user_agent)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_is_bot(user_agent: bytes) -> bool:
     return bool(user_agents.parse(user_agent.decode("latin-1")).is_bot)
 
 
@@ -109,6 +134,16 @@ class CookieGate:
             trusted_proxies=tuple(trusted_proxies),
         )
         self._started = False
+        self._no_consent = no_consent(self.policy.version)
+        self._verdicts: dict[tuple[bytes, bool, bool], _Verdict] = {}
+        domains = self.cookie_domains
+
+        # The same few leaked names recur on every page view: build their deletion headers once.
+        @lru_cache(maxsize=1024)
+        def expiry_for(names: tuple[str, ...], secure: bool) -> tuple[tuple[bytes, bytes], ...]:
+            return tuple(expiry_headers(names, domains, secure))
+
+        self._expiry_headers = expiry_for
         self.api = ConsentAPI(
             policy=self.policy,
             codec=self.codec,
@@ -159,30 +194,22 @@ class CookieGate:
             elif name == b"forwarded":
                 forwarded = value if forwarded is None else forwarded + b"," + value
 
+        minor = self.child_directed or (self.is_minor is not None and flagged_by_app(self.is_minor, scope))
         # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".
-        pairs = cookie_pairs(b"; ".join(cookie_values)) if cookie_values else []
-        stored: Consent | None = None
-        for name, pair in pairs:
-            # The first consent cookie that verifies wins: a sibling subdomain can toss in a second
-            # cookie of the same name (cookie tossing) but cannot sign one.
-            if name == CONSENT_COOKIE:
-                stored = self.codec.decode(pair_value(pair))
-                if stored is not None:
-                    break
-        minor = self.child_directed or flagged_by_app(self.is_minor, scope)
-        consent = narrow(stored or no_consent(self.policy.version), gpc=gpc, minor=minor)
+        cookie_header = cookie_values[0] if len(cookie_values) == 1 else b"; ".join(cookie_values)
+        verdict = self._verdicts.get((cookie_header, gpc, minor))
+        if verdict is None or not self.codec.still_valid(verdict.consent):
+            verdict = self._judge(cookie_header, gpc, minor)
+        consent = verdict.consent
         granted = consent.granted
-
-        classify = self.policy.classify
-        blocked = [name for name, _ in pairs if classify(name) not in granted]
+        blocked = verdict.blocked
         path: str = scope["path"]
         new_scope = dict(scope)
         new_scope[SCOPE_KEY] = consent
         if blocked:
             headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
-            kept = b"; ".join(pair for name, pair in pairs if classify(name) in granted)
-            if kept:
-                headers.append((b"cookie", kept))
+            if verdict.kept:
+                headers.append((b"cookie", verdict.kept))
             new_scope["headers"] = headers
             leaks = self.services.leaks
             for name in blocked:
@@ -200,7 +227,7 @@ class CookieGate:
 
         is_api = path == self.prefix or path.startswith(self._prefix_slash)
         # The consent API expires cookies against the consent it just recorded, not the one it replaced.
-        to_expire = blocked if self.expire_blocked and not is_api else []
+        to_expire = blocked if self.expire_blocked and not is_api else ()
 
         async def send_gated(message: Message) -> None:
             nonlocal status, sent_bytes, finished
@@ -223,7 +250,7 @@ class CookieGate:
 
         try:
             if is_api:
-                await self.api(new_scope, receive, send_gated, [name for name, _ in pairs])
+                await self.api(new_scope, receive, send_gated, verdict.sent)
             else:
                 await self.app(new_scope, receive, downstream)
         except BaseException:
@@ -236,31 +263,57 @@ class CookieGate:
             access_log.log(new_scope, status, sent_bytes, started_ns, consent, user_agent,
                            forwarded_for, forwarded)
 
+    def _judge(self, cookie_header: bytes, gpc: bool, minor: bool) -> _Verdict:
+        """Decide what a Cookie header may carry for this visitor; cached, as a visitor's header repeats."""
+        pairs = cookie_pairs(cookie_header) if cookie_header else []
+        stored: Consent | None = None
+        for name, pair in pairs:
+            # The first consent cookie that verifies wins: a sibling subdomain can toss in a second
+            # cookie of the same name (cookie tossing) but cannot sign one.
+            if name == CONSENT_COOKIE:
+                stored = self.codec.decode(pair_value(pair))
+                if stored is not None:
+                    break
+        consent = narrow(stored or self._no_consent, gpc=gpc, minor=minor)
+        classify = self.policy.classify
+        granted = consent.granted
+        blocked = tuple(name for name, _ in pairs if classify(name) not in granted)
+        kept = b"; ".join(pair for name, pair in pairs if classify(name) in granted) if blocked else cookie_header
+        verdict = _Verdict(consent, blocked, kept, tuple(name for name, _ in pairs))
+        if len(cookie_header) <= _VERDICT_HEADER_LIMIT:
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                # Bounded: a flood of distinct headers costs a re-parse each, never unbounded memory.
+                self._verdicts.clear()
+            self._verdicts[(cookie_header, gpc, minor)] = verdict
+        return verdict
+
     def _gate_response_start(
-        self, message: Message, granted: frozenset[Category], expire: list[str], secure: bool, path: str
+        self, message: Message, granted: frozenset[Category], expire: tuple[str, ...], secure: bool, path: str
     ) -> Message:
         """Drop Set-Cookie of non-granted categories, consume the app's minor flag, add Vary and expiries."""
-        headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
-        for name, value in headers:
-            if name.lower() == MINOR_RESPONSE_HEADER and value.strip() in (b"1", b"true", b"yes"):
-                granted = granted - {"targeting"}
-                break
         classify = self.policy.classify
         out: list[tuple[bytes, bytes]] = []
+        dropped: list[str] = []
         vary_at = -1
-        leaks = self.services.leaks
-        for name, value in headers:
+        for name, value in message.get("headers", ()):
             lowered = name.lower()
             if lowered == b"set-cookie":
                 cookie = set_cookie_name(value)
                 if classify(cookie) not in granted:
-                    leaks.count("response", cookie, path)
+                    dropped.append(cookie)
                     continue
             elif lowered == MINOR_RESPONSE_HEADER:
+                if "targeting" in granted and value.strip().lower() in (b"1", b"true", b"yes"):
+                    # The app knows the visitor is under 14 (제22조의2): gate this response as a minor's.
+                    return self._gate_response_start(message, granted - {"targeting"}, expire, secure, path)
                 continue
             elif lowered == b"vary":
                 vary_at = len(out)
             out.append((name, value))
+        if dropped:
+            leaks = self.services.leaks
+            for cookie in dropped:
+                leaks.count("response", cookie, path)
         # The response depends on consent, so shared caches must key on Cookie (STYLE rule 5).
         if vary_at == -1:
             out.append((b"vary", b"Cookie"))
@@ -269,7 +322,7 @@ class CookieGate:
             if b"cookie" not in vary.lower() and vary.strip() != b"*":
                 out[vary_at] = (out[vary_at][0], vary + b", Cookie")
         if expire:
-            out.extend(expiry_headers(expire, self.cookie_domains, secure))
+            out.extend(self._expiry_headers(expire, secure))
         return {**message, "headers": out}
 
     def _banner_tag(self, consent: Consent, *, show: bool) -> bytes:

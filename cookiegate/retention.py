@@ -12,6 +12,7 @@ import csv
 import hashlib
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -164,7 +165,6 @@ def export_disclosure(
         raise ValueError(f"--out must end in .jsonl or .csv, not {out.name!r}")
     total = store.count(from_ms, to_ms, ip)
     show = progress if progress is not None and total >= _PROGRESS_FROM else None
-    digest = hashlib.sha256()
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as handle:
@@ -175,11 +175,9 @@ def export_disclosure(
             time_utc = datetime.fromtimestamp(int(row[0]) / 1000, UTC).isoformat(timespec="milliseconds")  # type: ignore[call-overload]
             if writer is not None:
                 writer.writerow((time_utc, *row))
-                line = ",".join(map(str, row))
             else:
-                line = orjson.dumps({"time_utc": time_utc, **dict(zip(ACCESS_COLUMNS, row, strict=True))}).decode()
-                handle.write(line + "\n")
-            digest.update(line.encode())
+                handle.write(orjson.dumps({"time_utc": time_utc, **dict(zip(ACCESS_COLUMNS, row, strict=True))}).decode())
+                handle.write("\n")
             written += 1
             if show is not None and written % 5000 == 0:
                 _draw_progress(show, written, total)
@@ -218,3 +216,73 @@ def _draw_progress(stream: IO[str], done: int, total: int) -> None:
 def stderr() -> IO[str]:
     """Where progress bars go (kept out of stdout so an export can be piped)."""
     return sys.stderr
+
+
+class PurgeTimer:
+    """Runs ``purge`` in a background thread shortly after start and then once a day at 04:00 Seoul time.
+
+    In-process so a site without cron still destroys expired records without delay (개인정보 보호법
+    제21조); ``cookiegate purge`` does the same from cron. Each run opens its own store connection, so a
+    purge never waits behind the access log writer's lock.
+    """
+
+    def __init__(
+        self,
+        store_factory: Callable[[], AccessStore],
+        *,
+        months: int,
+        clock: Clock = utc_now,
+        first_delay: float = 5.0,
+    ) -> None:
+        self._store_factory = store_factory
+        self.months = validate_retention_months(months)
+        self._clock = clock
+        self._first_delay = first_delay
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+
+    def start(self) -> None:
+        """Start the timer thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="cookiegate-purge", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the timer thread, waiting for a running purge to commit (idempotent)."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        thread.join()
+        self._thread = None
+
+    def seconds_until_next(self) -> float:
+        """Seconds from now until the next 04:00 in Seoul."""
+        now = self._clock().astimezone(SEOUL)
+        target = now.replace(hour=4, minute=0, second=0, microsecond=0)
+        if target <= now:
+            target += timedelta(days=1)
+        return (target - now).total_seconds()
+
+    def run_once(self) -> PurgeResult | None:
+        """One purge; failures are logged loudly and retried at the next run, never raised into the server."""
+        try:
+            store = self._store_factory()
+            try:
+                return purge(store, months=self.months, clock=self._clock)
+            finally:
+                store.close()
+        except Exception:  # a purge that fails must not kill the timer; the next day retries
+            logger.exception("scheduled access log purge failed; run `cookiegate purge` to retry")
+            return None
+        finally:
+            self.runs += 1
+
+    def _run(self) -> None:
+        delay = self._first_delay
+        while not self._stop.wait(delay):
+            self.run_once()
+            delay = self.seconds_until_next()

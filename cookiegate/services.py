@@ -12,8 +12,12 @@ from typing import Protocol
 
 from starlette.types import Scope
 
+from cookiegate.accesslog import AccessLogWriter, TrustedProxies
 from cookiegate.consent import Consent, ConsentMethod
 from cookiegate.leaks import LeakCounter
+from cookiegate.ledger import ConsentLedger
+from cookiegate.retention import PurgeTimer, validate_retention_months
+from cookiegate.stores import default_urls, open_access_store, open_ledger_store
 
 
 class AccessLogSink(Protocol):
@@ -49,12 +53,22 @@ class Services:
     access_log: AccessLogSink | None = None
     ledger: ConsentRecorder | None = None
     leaks: LeakCounter = field(default_factory=LeakCounter)
+    writer: AccessLogWriter | None = None
+    purge_timer: PurgeTimer | None = None
 
     def start(self) -> None:
-        """Start background threads (idempotent)."""
+        """Start the access log writer (recovering any spool a dead process left) and the daily purge (idempotent)."""
+        if self.writer is not None:
+            self.writer.start()
+        if self.purge_timer is not None:
+            self.purge_timer.start()
 
     def stop(self) -> None:
-        """Drain and stop background threads (idempotent)."""
+        """Store every spooled record and stop the background threads (idempotent)."""
+        if self.purge_timer is not None:
+            self.purge_timer.stop()
+        if self.writer is not None:
+            self.writer.stop()
 
 
 def open_services(
@@ -66,5 +80,27 @@ def open_services(
     retention_months: int,
     trusted_proxies: tuple[str, ...],
 ) -> Services:
-    """Build the services the gate was configured with."""
-    return Services()
+    """Build the services the gate was configured with; the access log store opens in its writer thread.
+
+    The spool lives in ``data_dir/access-spool`` whichever store the URL names, so a crash is recovered
+    by the next process (or ``cookiegate``) that uses the same ``data_dir``.
+    """
+    validate_retention_months(retention_months)
+    proxies = TrustedProxies(trusted_proxies)
+    default_access, default_ledger = default_urls(data_dir)
+    leaks = LeakCounter()
+    ledger = ConsentLedger(open_ledger_store(ledger_url or default_ledger))
+    if not access_log:
+        return Services(ledger=ledger, leaks=leaks)
+    url = access_log_url or default_access
+    open_access_store(url).close()  # fail at startup, not in a thread, if the URL or the folder is wrong
+    writer = AccessLogWriter(
+        lambda: open_access_store(url), spool_dir(data_dir), trusted_proxies=proxies, leaks=leaks
+    )
+    timer = PurgeTimer(lambda: open_access_store(url), months=retention_months)
+    return Services(access_log=writer, ledger=ledger, leaks=leaks, writer=writer, purge_timer=timer)
+
+
+def spool_dir(data_dir: Path) -> Path:
+    """Where the access log spool of ``data_dir`` lives."""
+    return data_dir / "access-spool"

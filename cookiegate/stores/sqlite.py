@@ -340,7 +340,9 @@ class SQLiteAccessStore:
     def _sources(self, from_ms: int, to_ms: int) -> list[str]:
         self._load_partitions()
         names = ["access_held"]
-        names += [name for day, (name, start, end) in sorted(self._partitions.items()) if start < to_ms and end > from_ms]
+        for _, (name, start, end) in sorted(self._partitions.items()):
+            if start < to_ms and end > from_ms:
+                names.append(name)
         return names
 
     @staticmethod

@@ -266,6 +266,7 @@
     const names = d.cookie.split(';').map(c => c.split('=')[0].trim()).filter(Boolean);
     return call('/consent', {granted, under14: under14 === true, locale, method: 'banner', cookies: names}).then(j => {
       state = j.consent;
+      under14 = !!state.under14;
       hide();
       status.textContent = ui.saved || '';
       gcm('update');

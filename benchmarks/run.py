@@ -1,0 +1,522 @@
+"""One command that load-tests the sample shop four ways and writes the table, CSVs, summary.json and a plot.
+
+    .venv/bin/python benchmarks/run.py            # full run, ~4 minutes
+    .venv/bin/python benchmarks/run.py --quick    # smoke test, < 1 minute (fixed rate only, short windows)
+    .venv/bin/python benchmarks/run.py --soak 600 # RSS of the gated+logged server over 10 minutes
+
+Each variant is a real uvicorn process (one worker) pinned to CPU 0 with ``taskset -c 0``; Locust (headless,
+FastHttpUser) runs pinned to CPU 1. Per variant: a fixed-rate phase (the same total request rate for all, the
+comparison the targets are defined on) and a max-rate phase (users with no wait; Locust's one core is usually
+the limit there, so read ``server_cpu_util`` and ``capacity_rps`` beside ``rps``).
+
+Server CPU per request = (utime + stime of the server process, all threads, from ``/proc/<pid>/stat``) over
+the measuring window / requests the server finished in that window (read from the app's request counter,
+see ``app.py``). The window starts after a warm-up, once Locust's users are all running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = ("bare", "gated", "gated_logged", "uvicorn_access_log")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str  # "fixed_rate" | "max_rate" | "soak"
+    rate: float  # total requests/s; 0 = as fast as Locust can
+    users: int
+    warmup: float
+    measure: float
+
+
+# ----------------------------------------------------------------------------------------------- processes
+
+
+def pinning(core: int) -> list[str]:
+    """``taskset -c N`` when there is more than one core to pin to (else nothing: pinning both to 0 is worse)."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all threads: the log writer's work counts too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+
+
+def served(base_url: str) -> int:
+    with urllib.request.urlopen(base_url + "/__bench/count", timeout=5) as response:
+        return int(response.read())
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+class Server:
+    """One uvicorn process serving a variant from ``app.py``, pinned to CPU 0."""
+
+    def __init__(self, variant: str, workdir: Path, env: dict[str, str]) -> None:
+        self.variant = variant
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = workdir / f"data-{variant}"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file = workdir / f"{variant}.server.log"
+        access_log = variant == "uvicorn_access_log"
+        command = [
+            *pinning(0), sys.executable, "-m", "uvicorn", f"app:{variant}", "--factory",
+            "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(self.port),
+            # uvicorn's access lines are INFO: at --log-level warning they would be filtered, not written.
+            *(["--access-log", "--log-level", "info"] if access_log else ["--no-access-log", "--log-level", "warning"]),
+        ]
+        self.env = {**env, "COOKIEGATE_BENCH_DATA_DIR": str(self.data_dir)}
+        self._log = self.log_file.open("wb")
+        self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                served(self.url)
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self._log.close()
+                    raise RuntimeError(f"{variant}: server did not start:\n{self.log_file.read_text()[-3000:]}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGINT, as Ctrl-C: uvicorn runs the lifespan shutdown, so the access log writer drains."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def log_lines(self) -> int:
+        with self.log_file.open("rb") as f:
+            return sum(1 for _ in f)
+
+
+def sqlite_rows(folder: Path) -> int:
+    """Rows in every table of every SQLite file under ``folder`` (proof the access log wrote something)."""
+    total = 0
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.suffix in (".wal", ".shm") or path.name.endswith(("-wal", "-shm")):
+            continue
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                continue
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+                if not table.startswith("sqlite_"):
+                    total += connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        except sqlite3.DatabaseError:
+            pass
+        finally:
+            connection.close()
+    return total
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+
+
+def make_tokens(key: str, count: int) -> dict[str, list[str]]:
+    """Valid consent cookies for the visitors, made with the server's key (no POSTs needed before a run)."""
+    from cookiegate import Policy
+    from cookiegate.consent import ConsentCodec, new_consent
+
+    policy = Policy.default()
+    codec = ConsentCodec([key], version=policy.version, max_age_seconds=policy.consent_max_age_days * 86_400)
+    kinds = {
+        "all": (("functional", "analytics", "targeting"), False),
+        "reject": ((), False),
+        "minor": (("functional", "analytics"), True),
+    }
+    return {
+        kind: [codec.encode(new_consent(granted, version=policy.version, under14=under14)) for _ in range(count)]
+        for kind, (granted, under14) in kinds.items()
+    }
+
+
+def run_phase(server: Server, phase: Phase, workdir: Path, csv_dir: Path, env: dict[str, str],
+              on_sample: Any = None, sample_every: float = 0.0) -> dict[str, Any]:
+    """Drive ``server`` with Locust for one phase; return its figures."""
+    latency_file = workdir / f"{server.variant}_{phase.name}.latency.json"
+    locust_env = {
+        **env,
+        "COOKIEGATE_BENCH_RATE": str(phase.rate),
+        "COOKIEGATE_BENCH_USERS": str(phase.users),
+        "COOKIEGATE_BENCH_VARIANT": server.variant,
+        "COOKIEGATE_BENCH_WARMUP": str(phase.warmup),
+        "COOKIEGATE_BENCH_LATENCY_OUT": str(latency_file),
+    }
+    run_time = math.ceil(phase.warmup + phase.measure + 1.5)
+    command = [
+        *pinning(1), sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+        "-u", str(phase.users), "-r", str(phase.users), "--run-time", f"{run_time}s", "--host", server.url,
+        "--csv", str(csv_dir / f"{server.variant}_{phase.name}"), "--reset-stats", "--only-summary",
+        "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "2",
+    ]
+    locust_log = workdir / f"{server.variant}_{phase.name}.locust.log"
+    before = served(server.url)
+    with locust_log.open("wb") as log:
+        locust = subprocess.Popen(command, env=locust_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 30
+            while served(server.url) == before:  # the window counts from Locust's first request
+                if locust.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"locust sent nothing:\n{locust_log.read_text()[-3000:]}")
+                time.sleep(0.02)
+            time.sleep(phase.warmup)
+            count0, cpu0, t0 = served(server.url), cpu_seconds(server.pid), time.monotonic()
+            rss0 = rss_bytes(server.pid)
+            end = t0 + phase.measure
+            while (now := time.monotonic()) < end:
+                time.sleep(min(sample_every or phase.measure, end - now))
+                if on_sample is not None:
+                    on_sample(time.monotonic() - t0, rss_bytes(server.pid))
+            count1, cpu1, t1 = served(server.url), cpu_seconds(server.pid), time.monotonic()
+            rss1 = rss_bytes(server.pid)
+            locust.wait(timeout=run_time + 60)
+        finally:
+            if locust.poll() is None:
+                locust.kill()
+                locust.wait()
+    requests = count1 - count0
+    cpu = cpu1 - cpu0
+    wall = t1 - t0
+    latency = json.loads(latency_file.read_text()) if latency_file.exists() else {}
+    if not latency:
+        raise RuntimeError(f"locust wrote no latencies:\n{locust_log.read_text()[-3000:]}")
+    cpu_us = cpu / requests * 1e6 if requests else 0.0
+    return {
+        "cpu_us_per_request": round(cpu_us, 1),
+        "rps": round(requests / wall, 1),
+        "p50_ms": round(latency["p50_ms"], 3),
+        "p99_ms": round(latency["p99_ms"], 3),
+        "p90_ms": round(latency["p90_ms"], 3),
+        "p999_ms": round(latency["p999_ms"], 3),
+        "mean_ms": round(latency["mean_ms"], 3),
+        "failures": latency["failures"],
+        "client_requests": latency["requests"],
+        "server_requests": requests,
+        "server_cpu_seconds": round(cpu, 3),
+        "server_cpu_util": round(cpu / wall, 3),
+        "capacity_rps": round(1e6 / cpu_us) if cpu_us else 0,
+        "window_seconds": round(wall, 2),
+        "target_rate": phase.rate or None,
+        "users": phase.users,
+        "rss_mb": [round(rss0 / 2**20, 1), round(rss1 / 2**20, 1)],
+    }
+
+
+def measure_variant(variant: str, phases: list[Phase], workdir: Path, csv_dir: Path,
+                    env: dict[str, str]) -> dict[str, Any]:
+    server = Server(variant, workdir, env)
+    results: dict[str, Any] = {}
+    try:
+        for phase in phases:
+            results[phase.name] = run_phase(server, phase, workdir, csv_dir, env)
+            print(f"  {variant:<19} {phase.name:<10} {_line(results[phase.name])}", flush=True)
+    finally:
+        server.stop()
+    if variant == "gated_logged":
+        results["access_log_rows"] = sqlite_rows(server.data_dir)
+    if variant == "uvicorn_access_log":
+        results["access_log_lines"] = server.log_lines()
+    return results
+
+
+def _line(r: dict[str, Any]) -> str:
+    return (f"{r['rps']:8.0f} rps  cpu {r['cpu_us_per_request']:6.1f} µs/req  p50 {r['p50_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:6.2f} ms  util {r['server_cpu_util']:.2f}  fail {r['failures']}")
+
+
+# ----------------------------------------------------------------------------------------------- reporting
+
+
+def summarise(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """The contract shape: four top-level keys per variant, taken from the fixed-rate phase."""
+    base_fixed = results["bare"]["fixed_rate"]
+    variants: dict[str, Any] = {}
+    for variant, phases in results.items():
+        fixed = phases["fixed_rate"]
+        entry: dict[str, Any] = {key: fixed[key] for key in ("cpu_us_per_request", "rps", "p50_ms", "p99_ms")}
+        entry["cpu_ratio_to_bare"] = _ratio(fixed["cpu_us_per_request"], base_fixed["cpu_us_per_request"])
+        entry["p50_ratio_to_bare"] = _ratio(fixed["p50_ms"], base_fixed["p50_ms"])
+        entry["p99_ratio_to_bare"] = _ratio(fixed["p99_ms"], base_fixed["p99_ms"])
+        if "max_rate" in phases:
+            entry["max_rps"] = phases["max_rate"]["rps"]
+            entry["max_rps_ratio_to_bare"] = _ratio(phases["max_rate"]["rps"], results["bare"]["max_rate"]["rps"])
+        entry.update({k: v for k, v in phases.items() if k not in ("fixed_rate", "max_rate")})
+        entry["fixed_rate"] = fixed
+        if "max_rate" in phases:
+            entry["max_rate"] = phases["max_rate"]
+        variants[variant] = entry
+    gated = variants.get("gated", {}).get("cpu_ratio_to_bare")
+    logged = variants.get("gated_logged", {})
+    targets = {
+        "gated_cpu_le_1.05x_bare": gated is not None and gated <= 1.05,
+        "gated_logged_cpu_le_1.10x_bare": logged.get("cpu_ratio_to_bare", 99) <= 1.10,
+        "gated_logged_p99_within_10pct_of_bare": logged.get("p99_ratio_to_bare", 99) <= 1.10,
+    }
+    return {"variants": variants, "top_level_phase": "fixed_rate", "targets": targets, "meta": meta}
+
+
+def _ratio(value: float, base: float) -> float | None:
+    return round(value / base, 3) if base else None
+
+
+def write_csv(summary: dict[str, Any], path: Path) -> None:
+    columns = ["variant", "phase", "rps", "cpu_us_per_request", "cpu_ratio_to_bare", "p50_ms", "p90_ms", "p99_ms",
+               "p999_ms", "mean_ms", "server_cpu_util", "capacity_rps", "failures", "server_requests",
+               "window_seconds", "target_rate", "users"]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, columns, extrasaction="ignore")
+        writer.writeheader()
+        bare = summary["variants"]["bare"]
+        for variant, entry in summary["variants"].items():
+            for phase in ("fixed_rate", "max_rate"):
+                if phase in entry:
+                    row = {"variant": variant, "phase": phase, **entry[phase]}
+                    row["cpu_ratio_to_bare"] = _ratio(entry[phase]["cpu_us_per_request"],
+                                                      bare[phase]["cpu_us_per_request"])
+                    writer.writerow(row)
+
+
+def table(summary: dict[str, Any]) -> str:
+    """A Markdown table of the fixed-rate figures (and max-rate rps when measured)."""
+    variants = summary["variants"]
+    has_max = all("max_rate" in v for v in variants.values())
+    head = "| variant | CPU µs/req | × bare | p50 ms | p99 ms | p99 × bare | rps (fixed) |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
+    if has_max:
+        head += " max rps | server CPU at max |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for name, v in variants.items():
+        line = (f"| {name} | {v['cpu_us_per_request']:.1f} | {v['cpu_ratio_to_bare']:.3f} | {v['p50_ms']:.2f} | "
+                f"{v['p99_ms']:.2f} | {v['p99_ratio_to_bare']:.3f} | {v['rps']:.0f} |")
+        if has_max:
+            line += f" {v['max_rps']:.0f} | {v['max_rate']['server_cpu_util'] * 100:.0f}% |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = summary["variants"]
+    names = list(variants)
+    colors = ["#7f8c8d", "#2e86de", "#10ac84", "#ee5253"]
+    fig, (ax_lat, ax_cpu) = plt.subplots(1, 2, figsize=(13, 5))
+    percentiles = [("p50", "p50_ms"), ("p90", "p90_ms"), ("p99", "p99_ms"), ("p99.9", "p999_ms")]
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        fixed = variants[name]["fixed_rate"]
+        xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(percentiles))]
+        ax_lat.bar(xs, [fixed[key] for _, key in percentiles], width, label=name, color=colors[i % len(colors)])
+    ax_lat.set_xticks(range(len(percentiles)), [label for label, _ in percentiles])
+    ax_lat.set_ylabel("latency (ms, client side)")
+    rate = variants["bare"]["fixed_rate"]["target_rate"]
+    ax_lat.set_title(f"Latency percentiles at a fixed {rate:.0f} req/s")
+    ax_lat.legend()
+    ax_lat.grid(axis="y", alpha=0.3)
+
+    cpu = [variants[n]["cpu_us_per_request"] for n in names]
+    bars = ax_cpu.bar(names, cpu, color=colors[: len(names)])
+    base = variants["bare"]["cpu_us_per_request"]
+    for bar, value in zip(bars, cpu, strict=True):
+        ax_cpu.annotate(f"{value:.0f} µs\n{value / base:.2f}×", (bar.get_x() + bar.get_width() / 2, value),
+                        ha="center", va="bottom", fontsize=9)
+    ax_cpu.axhline(base * 1.05, color="#2e86de", linestyle="--", linewidth=1, label="1.05× bare (gated target)")
+    ax_cpu.axhline(base * 1.10, color="#10ac84", linestyle=":", linewidth=1, label="1.10× bare (logged target)")
+    ax_cpu.set_ylabel("server CPU µs per request")
+    ax_cpu.set_title("Server CPU per request (uvicorn, 1 worker, 1 core)")
+    ax_cpu.set_ylim(0, max(cpu) * 1.25)
+    ax_cpu.legend(loc="upper left", fontsize=8)
+    ax_cpu.grid(axis="y", alpha=0.3)
+    meta = summary["meta"]
+    fig.suptitle(f"cookiegate benchmark ({meta['mode']}, load avg before {meta['load_average_before']}, "
+                 f"{meta['http']}/{meta['loop']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------- soak
+
+
+def soak(seconds: float, out: Path, workdir: Path, env: dict[str, str], rate: float) -> dict[str, Any]:
+    """Serve gated_logged at a fixed rate with a fresh visitor identity per request; sample RSS."""
+    env = {**env, "COOKIEGATE_BENCH_CHURN": "1", "COOKIEGATE_BENCH_UA_VARIETY": "3000"}
+    warmup = min(60.0, seconds * 0.2)
+    samples: list[tuple[float, int]] = []
+    server = Server("gated_logged", workdir, env)
+    try:
+        phase = Phase("soak", rate, 50, warmup, seconds - warmup)
+        result = run_phase(server, phase, workdir, workdir, env,
+                           on_sample=lambda t, rss: samples.append((t, rss)), sample_every=max(1.0, seconds / 120))
+    finally:
+        server.stop()
+    rss = [value for _, value in samples]
+    baseline = rss[0]
+    drift = [(value - baseline) / baseline for value in rss]
+    report = {
+        "variant": "gated_logged", "seconds": seconds, "warmup_seconds": warmup, "rate": rate,
+        "baseline_rss_mb": round(baseline / 2**20, 2), "final_rss_mb": round(rss[-1] / 2**20, 2),
+        "max_rss_mb": round(max(rss) / 2**20, 2), "min_rss_mb": round(min(rss) / 2**20, 2),
+        "max_drift_pct": round(max(drift, key=abs) * 100, 2), "final_drift_pct": round(drift[-1] * 100, 2),
+        "flat_within_5pct": all(abs(d) <= 0.05 for d in drift),
+        "cpu_us_per_request": result["cpu_us_per_request"], "requests": result["server_requests"],
+        "failures": result["failures"], "access_log_rows": sqlite_rows(server.data_dir),
+        "load_average": load_average(),
+    }
+    with (out / "soak.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seconds_after_warmup", "rss_mb"])
+        writer.writerows((round(t, 1), round(value / 2**20, 2)) for t, value in samples)
+    (out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot([t for t, _ in samples], [v / 2**20 for v in rss], color="#10ac84")
+    ax.axhspan(baseline * 0.95 / 2**20, baseline * 1.05 / 2**20, color="#10ac84", alpha=0.1, label="±5% of baseline")
+    ax.set_xlabel("seconds after warm-up")
+    ax.set_ylabel("server RSS (MiB)")
+    ax.set_ylim(0, max(rss) / 2**20 * 1.2)
+    ax.set_title(f"Soak: gated_logged at {rate:.0f} req/s, a new visitor identity per request")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "soak.png", dpi=110)
+    plt.close(fig)
+    return report
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: short fixed-rate windows only (< 1 min)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where summary.json, CSVs, PNG go")
+    parser.add_argument("--soak", type=float, nargs="?", const=600.0, metavar="SECONDS",
+                        help="instead of the comparison: RSS of gated_logged over SECONDS (default 600)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="total requests/s in the fixed-rate phase")
+    parser.add_argument("--users", type=int, default=100, help="Locust users (visitors) per phase")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (bare is needed)")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep server/locust logs and SQLite files")
+    args = parser.parse_args(argv)
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="cookiegate-bench-"))
+    key = "cookiegate-bench-" + os.urandom(16).hex()
+    token_file = workdir / "tokens.json"
+    token_file.write_text(json.dumps(make_tokens(key, 5000 if args.soak else 50)))
+    env = {**os.environ, "COOKIEGATE_BENCH_KEY": key, "COOKIEGATE_BENCH_TOKEN_FILE": str(token_file),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.monotonic()
+    try:
+        if args.soak:
+            print(f"soak: gated_logged for {args.soak:.0f} s at {args.rate / 2:.0f} req/s; load {load_average()}")
+            report = soak(args.soak, out, workdir, env, args.rate / 2)
+            print(json.dumps(report, indent=2))
+            return 0 if report["flat_within_5pct"] else 1
+
+        if args.quick:
+            phases = [Phase("fixed_rate", args.rate, args.users, 1.5, 3.0)]
+        else:
+            phases = [Phase("fixed_rate", args.rate, args.users, 4.0, 20.0),
+                      Phase("max_rate", 0, args.users, 3.0, 10.0)]
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        if "bare" not in variants:
+            raise SystemExit("--variants must include bare: every ratio is to bare")
+        meta = _meta(args, phases)
+        print(f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; load average {meta['load_average_before']}",
+              flush=True)
+        results = {variant: measure_variant(variant, phases, workdir, out, env) for variant in variants}
+        meta["load_average_after"] = load_average()
+        meta["elapsed_seconds"] = round(time.monotonic() - started, 1)
+        summary = summarise(results, meta)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_csv(summary, out / "results.csv")
+        plot(summary, out / "benchmark.png")
+        print()
+        print(table(summary))
+        print(f"\nfixed-rate phase: {args.rate:.0f} req/s; targets: {summary['targets']}")
+        print(f"load average before {meta['load_average_before']}, after {meta['load_average_after']}; "
+              f"{meta['elapsed_seconds']} s; written to {out}")
+        return 0
+    finally:
+        if args.keep_workdir:
+            print(f"work files kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _meta(args: argparse.Namespace, phases: list[Phase]) -> dict[str, Any]:
+    import importlib.util
+    import platform
+
+    return {
+        "mode": "quick" if args.quick else "full",
+        "phases": [phase.__dict__ for phase in phases],
+        "load_average_before": load_average(),
+        "cpus": os.cpu_count(),
+        "pinned": bool(pinning(0)),
+        "python": platform.python_version(),
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "weights": os.environ.get("COOKIEGATE_BENCH_WEIGHTS") or "default (see locustfile.py)",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

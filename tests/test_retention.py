@@ -1,0 +1,140 @@
+"""Retention: the calendar cutoff, the purge that really destroys, legal holds, and the disclosure export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from cookiegate import CookieGate
+from cookiegate.retention import (
+    SEOUL,
+    PurgeTimer,
+    export_disclosure,
+    purge,
+    retention_cutoff,
+    to_ms,
+    validate_retention_months,
+)
+from cookiegate.stores import ACCESS_COLUMNS
+from cookiegate.stores.sqlite import SQLiteAccessStore
+from tests.conftest import SECRET, tiny_app
+
+NOW = datetime(2025, 5, 15, 10, 0, tzinfo=SEOUL)
+
+
+def frozen() -> datetime:
+    return NOW
+
+
+def row(ts: datetime, path: str, ip: str = "203.0.113.5") -> tuple[object, ...]:
+    values: dict[str, object] = {c: None for c in ACCESS_COLUMNS}
+    values.update(ts_ms=to_ms(ts), client_ip=ip, path=path, host="shop.test", method="GET", status=200,
+                  granted="necessary", gpc=0, under14=0, minor=0)
+    return tuple(values[c] for c in ACCESS_COLUMNS)
+
+
+def on_disk(db: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists())
+
+
+@pytest.mark.parametrize(
+    ("today", "cutoff"),
+    [("2025-05-15", "2025-02-15"), ("2025-05-31", "2025-02-28"), ("2024-05-31", "2024-02-29"),
+     ("2025-01-10", "2024-10-10")],
+)
+def test_cutoff_is_the_same_day_three_calendar_months_back_in_seoul(today: str, cutoff: str) -> None:
+    now = datetime.fromisoformat(today).replace(hour=12, tzinfo=SEOUL)
+    assert retention_cutoff(now, 3) == datetime.fromisoformat(cutoff).replace(tzinfo=SEOUL)
+
+
+def test_the_seoul_calendar_decides_not_utc() -> None:
+    # 2025-05-14 20:00 UTC is already 2025-05-15 in Seoul.
+    assert retention_cutoff(datetime(2025, 5, 14, 20, tzinfo=UTC), 3).date().isoformat() == "2025-02-15"
+
+
+def test_less_than_three_months_is_refused() -> None:
+    with pytest.raises(ValueError, match="시행령 제41조"):
+        validate_retention_months(2)
+    with pytest.raises(ValueError, match="at least 3 months"):
+        CookieGate(tiny_app(), secret_keys=[SECRET], retention_months=2)
+
+
+def test_purge_destroys_old_records_down_to_the_bytes(tmp_path: Path) -> None:
+    db = tmp_path / "access.db"
+    store = SQLiteAccessStore(db)
+    old = NOW - timedelta(days=1) - (NOW - retention_cutoff(NOW, 3))  # 3 months + 1 day old
+    store.ingest([row(old, "/expired-unique-path-7f3a")] * 50, segment="s", offset=1)
+    store.ingest([row(NOW - timedelta(days=30), "/recent-unique-path-91bc")], segment="s", offset=2)
+    store.close()
+    assert b"/expired-unique-path-7f3a" in on_disk(db)
+
+    store = SQLiteAccessStore(db)
+    result = purge(store, months=3, clock=frozen)
+    assert (result.removed, result.kept_by_hold) == (50, 0)
+    assert [r[ACCESS_COLUMNS.index("path")] for r in store.records(0, 2**62)] == ["/recent-unique-path-91bc"]
+    store.close()
+    assert b"/expired-unique-path-7f3a" not in on_disk(db)
+    assert b"/recent-unique-path-91bc" in on_disk(db)
+    (audit,) = SQLiteAccessStore(db).audit_lines()
+    assert audit["removed"] == 50 and b"expired" not in orjson.dumps(audit)
+
+
+def test_a_record_on_the_cutoff_day_is_kept(tmp_path: Path) -> None:
+    store = SQLiteAccessStore(tmp_path / "access.db")
+    store.ingest([row(retention_cutoff(NOW, 3) + timedelta(minutes=1), "/edge")], segment="s", offset=1)
+    assert purge(store, months=3, clock=frozen).removed == 0
+    assert store.count(0, 2**62) == 1
+
+
+def test_held_records_survive_until_released(tmp_path: Path) -> None:
+    db = tmp_path / "access.db"
+    store = SQLiteAccessStore(db)
+    old = datetime(2024, 12, 1, 9, tzinfo=SEOUL)
+    store.ingest([row(old, "/held", "198.51.100.1"), row(old, "/gone", "198.51.100.2")], segment="s", offset=1)
+    hold = store.add_hold("198.51.100.0/31", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
+                          "case 2025-고단-123", now_ms=to_ms(NOW))
+    store.add_hold("198.51.100.1", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
+                   "overlapping hold", now_ms=to_ms(NOW))
+    result = purge(store, months=3, clock=frozen)
+    assert (result.removed, result.kept_by_hold) == (1, 1)
+    assert [r[ACCESS_COLUMNS.index("path")] for r in store.records(0, 2**62)] == ["/held"]
+    assert purge(store, months=3, clock=frozen).removed == 0, "still held by the second hold"
+    for h in store.holds():
+        store.release_hold(h.id, now_ms=to_ms(NOW))
+    assert not store.release_hold(hold, now_ms=to_ms(NOW))
+    assert purge(store, months=3, clock=frozen).removed == 1
+    store.close()
+    assert b"/held" not in on_disk(db)
+
+
+def test_export_needs_a_permit_and_is_recorded(tmp_path: Path) -> None:
+    store = SQLiteAccessStore(tmp_path / "access.db")
+    when = NOW - timedelta(days=3)
+    store.ingest([row(when, "/a", "192.0.2.1"), row(when, "/b", "192.0.2.2")], segment="s", offset=1)
+    window = {"from_ms": to_ms(when - timedelta(hours=1)), "to_ms": to_ms(when + timedelta(hours=1))}
+    with pytest.raises(ValueError, match="permit"):
+        export_disclosure(store, **window, ip=None, agency="Seoul police", permit=" ", out=tmp_path / "x.jsonl")
+    assert store.disclosures() == [] and not (tmp_path / "x.jsonl").exists()
+
+    out = tmp_path / "out.csv"
+    progress = io.StringIO()
+    disclosure = export_disclosure(store, **window, ip="192.0.2.1", agency="Seoul police", permit="2025-123",
+                                   out=out, clock=frozen, progress=progress)
+    lines = list(csv.reader(io.StringIO(out.read_text())))
+    assert len(lines) == 2 and "/a" in lines[1] and disclosure.records == 1
+    (entry,) = store.disclosures()
+    assert (entry.agency, entry.permit, entry.ip, entry.records) == ("Seoul police", "2025-123", "192.0.2.1", 1)
+
+
+def test_the_purge_timer_runs_a_purge(tmp_path: Path) -> None:
+    db = tmp_path / "access.db"
+    SQLiteAccessStore(db).ingest([row(datetime(2024, 1, 1, tzinfo=SEOUL), "/old")], segment="s", offset=1)
+    timer = PurgeTimer(lambda: SQLiteAccessStore(db), months=3, clock=frozen, first_delay=0)
+    result = timer.run_once()
+    assert result is not None and result.removed == 1
+    assert 0 < timer.seconds_until_next() <= 86_400
