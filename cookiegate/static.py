@@ -32,9 +32,15 @@ def banner_asset_names() -> tuple[str, str]:
     return script, style
 
 
+@lru_cache(maxsize=1)
+def _shipped_assets() -> dict[str, Path]:
+    """The banner's files, listed once: a request can only ever name one of these."""
+    folder = banner_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in folder.iterdir() if p.is_file() and SAFE_ASSET_NAME.match(p.name)}
+
+
 def banner_asset(name: str) -> Path | None:
     """The file behind ``/_cookiegate/static/<name>``, or None when the name is not a shipped asset."""
-    if not SAFE_ASSET_NAME.match(name):
-        return None
-    path = banner_dir() / name
-    return path if path.is_file() else None
+    return _shipped_assets().get(name)

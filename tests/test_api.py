@@ -176,3 +176,34 @@ def test_gpc_visitor_cannot_grant_targeting(gate_client: Client) -> None:
     )
     assert response.json()["consent"]["granted"] == ["necessary", "analytics"]
     assert response.json()["consent"]["gpc"] is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/_cookiegate/policy?locale=%FF%FE",
+        "/_cookiegate/policy?locale=" + "x" * 5000,
+        "/_cookiegate/static/%00.js",
+        "/_cookiegate/static/" + "a" * 300 + ".js",
+        "/_cookiegate/consent?%ZZ=1",
+        "/_cookiegate",
+        "/_cookiegate/",
+    ],
+)
+def test_odd_urls_never_500(gate_client: Client, url: str) -> None:
+    response = gate_client().get(url)
+    assert 200 <= response.status_code < 500
+
+
+def test_huge_and_binary_headers_never_500(gate_client: Client) -> None:
+    client = gate_client()
+    headers = {
+        "cookie": b"a=" + b"\xff" * 60_000 + b"; _fbp=1; session=s",
+        "accept-language": b"\xff\xfe" * 1000,
+        "user-agent": b"bot\xff" * 2000,
+        "sec-gpc": b"\xff",
+    }
+    assert client.get("/echo", headers=headers).json()["cookies"] == {"session": "s"}
+    assert client.get("/_cookiegate/policy", headers=headers).status_code == 200
+    response = client.post("/_cookiegate/consent", json={"granted": []}, headers=headers)
+    assert response.status_code == 200
