@@ -21,7 +21,8 @@ Environment (``run.py`` sets all of these; every one has a default so ``locust -
 - ``COOKIEGATE_BENCH_CHURN``: ``1`` = every request comes from a fresh visitor identity (soak mode)
 - ``COOKIEGATE_BENCH_VARIANT``: ``bare`` makes the consent POST's 404 a success
 - ``COOKIEGATE_BENCH_WARMUP``: seconds after the test starts before latencies are recorded
-- ``COOKIEGATE_BENCH_LATENCY_OUT``: file for exact latency percentiles (Locust's own CSV rounds to whole ms)
+- ``COOKIEGATE_BENCH_LATENCY_OUT``: file for the exact latencies (raw float64 ms; Locust's own
+  percentiles round to whole ms) and ``<file>.json`` with the request and failure counts
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from array import array
 from pathlib import Path
 from typing import Any, ClassVar
 
+import gevent
 from locust import FastHttpUser, constant, constant_throughput, events, task
 
 DEFAULT_WEIGHTS = "returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1"
@@ -83,6 +85,12 @@ def _tracker_cookies() -> str:
             f"lang=ko; session={random.getrandbits(96):024x}")
 
 
+def _stagger() -> None:
+    """Start each paced user at a random phase: users spawned together would otherwise fire in bursts."""
+    if RATE > 0:
+        gevent.sleep(random.uniform(0, USERS / RATE))
+
+
 def _wait_time() -> Any:
     if RATE <= 0:
         return constant(0)
@@ -103,6 +111,7 @@ class Visitor(FastHttpUser):
     pages: ClassVar[tuple[tuple[str, int], ...]] = (("/", 6), ("/privacy", 2), ("/demo-static/shop.css", 1))
 
     def on_start(self) -> None:
+        _stagger()
         self.token = ""
         if self.token_kind is not None and not TOKENS:
             self.token = self._post_consent()
@@ -195,6 +204,9 @@ class ConsentGiver(FastHttpUser):
     abstract = weight == 0
     wait_time = _wait_time()
 
+    def on_start(self) -> None:
+        _stagger()
+
     @task
     def give_consent(self) -> None:
         body = {"granted": random.choice((["analytics"], [], ["functional", "analytics", "targeting"])),
@@ -230,15 +242,6 @@ def _on_request(response_time: float, exception: BaseException | None, name: str
 def _on_quitting(**_: Any) -> None:
     if not LATENCY_OUT:
         return
-    ordered = sorted(_latencies)
-
-    def percentile(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
-
-    Path(LATENCY_OUT).write_text(json.dumps({
-        "requests": len(ordered),
-        "failures": _failures[0],
-        "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99), "p999_ms": percentile(99.9),
-        "max_ms": ordered[-1] if ordered else 0.0,
-        "mean_ms": sum(ordered) / len(ordered) if ordered else 0.0,
-    }))
+    with open(LATENCY_OUT, "wb") as f:  # raw float64 ms: run.py merges rounds before taking percentiles
+        _latencies.tofile(f)
+    Path(LATENCY_OUT + ".json").write_text(json.dumps({"requests": len(_latencies), "failures": _failures[0]}))

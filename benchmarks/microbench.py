@@ -33,6 +33,7 @@ KEY = "cookiegate-microbench-key-0123456789"
 CHROME = (b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           b"Chrome/124.0.6367.91 Safari/537.36")
 HTML_ACCEPT = b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+CONSENT_BODY = b'{"granted": ["analytics"], "under14": false}'
 TRACKERS = b"_ga=GA1.1.123456789.1700000000; _fbp=fb.1.1700000000.987654321; lang=ko; session=abcdef0123456789"
 
 
@@ -42,10 +43,10 @@ def token(granted: tuple[str, ...], *, under14: bool = False) -> bytes:
     return codec.encode(new_consent(granted, version=policy.version, under14=under14)).encode()
 
 
-def scope_for(path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> Scope:
+def scope_for(path: str, query: bytes, headers: list[tuple[bytes, bytes]], method: str = "GET") -> Scope:
     return {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
-        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
         "query_string": query, "headers": [(b"host", b"shop.example"), *headers],
         "client": ("203.0.113.7", 50000), "server": ("127.0.0.1", 8000), "state": {},
     }
@@ -61,14 +62,20 @@ def cases() -> dict[str, Scope]:
         "new_visitor": scope_for("/", b"", base),
         "minor_marketing": scope_for("/", b"utm_source=x&gclid=y&item=3",
                                      [*base, (b"cookie", b"cookiegate=" + minor + b"; " + TRACKERS)]),
-        "gpc": scope_for("/", b"", [*base, (b"sec-gpc", b"1"), (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]),
+        "gpc": scope_for("/", b"", [*base, (b"sec-gpc", b"1"),
+                                    (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]),
         "bot": scope_for("/privacy", b"", [(b"user-agent", b"Mozilla/5.0 (compatible; Googlebot/2.1; "
                                                            b"+http://www.google.com/bot.html)"), (b"accept", b"*/*")]),
+        # Not a hot-path request: signs a token and appends to the ledger. A 404 on the bare shop.
+        "consent_post": scope_for("/_cookiegate/consent", b"", [
+            (b"user-agent", CHROME), (b"content-type", b"application/json"), (b"sec-fetch-site", b"same-origin"),
+            (b"content-length", str(len(CONSENT_BODY)).encode())], method="POST"),
     }
 
 
 async def _receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+    # GETs never read the body; the consent POST reads this one message.
+    return {"type": "http.request", "body": CONSENT_BODY, "more_body": False}
 
 
 async def _send(message: Message) -> None:
@@ -149,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(measure(args.iterations, args.repeats))
     print(f"µs per request, in-process, median of {args.repeats} × {args.iterations} calls")
-    print(f"{'case':<17}{'bare':>9}{'gated':>9}{'logged':>9}{'gate µs':>10}{'logged µs':>11}{'gated ×':>9}{'logged ×':>10}")
+    print(f"{'case':<17}{'bare':>9}{'gated':>9}{'logged':>9}{'gate µs':>10}{'logged µs':>11}"
+          f"{'gated ×':>9}{'logged ×':>10}")
     for case, f in results.items():
         print(f"{case:<17}{f['bare']:>9.1f}{f['gated']:>9.1f}{f['gated_logged']:>9.1f}{f['gate_us']:>10.1f}"
               f"{f['logged_gate_us']:>11.1f}{f['gated_ratio']:>9.2f}{f['logged_ratio']:>10.2f}")

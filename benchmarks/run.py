@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Phase:
     users: int
     warmup: float
     measure: float
+    rounds: int = 1
 
 
 # ----------------------------------------------------------------------------------------------- processes
@@ -113,10 +115,11 @@ class Server:
             try:
                 served(self.url)
                 break
-            except OSError:
+            except OSError as error:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self._log.close()
-                    raise RuntimeError(f"{variant}: server did not start:\n{self.log_file.read_text()[-3000:]}")
+                    log = self.log_file.read_text()[-3000:]
+                    raise RuntimeError(f"{variant}: server did not start:\n{log}") from error
                 time.sleep(0.05)
 
     def stop(self) -> None:
@@ -177,10 +180,11 @@ def make_tokens(key: str, count: int) -> dict[str, list[str]]:
     }
 
 
-def run_phase(server: Server, phase: Phase, workdir: Path, csv_dir: Path, env: dict[str, str],
+def run_round(server: Server, phase: Phase, round_no: int, workdir: Path, csv_dir: Path, env: dict[str, str],
               on_sample: Any = None, sample_every: float = 0.0) -> dict[str, Any]:
-    """Drive ``server`` with Locust for one phase; return its figures."""
-    latency_file = workdir / f"{server.variant}_{phase.name}.latency.json"
+    """Drive ``server`` with one Locust process for one round of ``phase``; return the raw measurements."""
+    tag = f"{server.variant}_{phase.name}" + (f"_r{round_no}" if phase.rounds > 1 else "")
+    latency_file = workdir / f"{tag}.latency"
     locust_env = {
         **env,
         "COOKIEGATE_BENCH_RATE": str(phase.rate),
@@ -193,10 +197,10 @@ def run_phase(server: Server, phase: Phase, workdir: Path, csv_dir: Path, env: d
     command = [
         *pinning(1), sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
         "-u", str(phase.users), "-r", str(phase.users), "--run-time", f"{run_time}s", "--host", server.url,
-        "--csv", str(csv_dir / f"{server.variant}_{phase.name}"), "--reset-stats", "--only-summary",
+        "--csv", str(workdir / tag), "--reset-stats", "--only-summary",
         "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "2",
     ]
-    locust_log = workdir / f"{server.variant}_{phase.name}.locust.log"
+    locust_log = workdir / f"{tag}.locust.log"
     before = served(server.url)
     with locust_log.open("wb") as log:
         locust = subprocess.Popen(command, env=locust_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -208,67 +212,105 @@ def run_phase(server: Server, phase: Phase, workdir: Path, csv_dir: Path, env: d
                 time.sleep(0.02)
             time.sleep(phase.warmup)
             count0, cpu0, t0 = served(server.url), cpu_seconds(server.pid), time.monotonic()
-            rss0 = rss_bytes(server.pid)
             end = t0 + phase.measure
             while (now := time.monotonic()) < end:
                 time.sleep(min(sample_every or phase.measure, end - now))
                 if on_sample is not None:
                     on_sample(time.monotonic() - t0, rss_bytes(server.pid))
             count1, cpu1, t1 = served(server.url), cpu_seconds(server.pid), time.monotonic()
-            rss1 = rss_bytes(server.pid)
             locust.wait(timeout=run_time + 60)
         finally:
             if locust.poll() is None:
                 locust.kill()
                 locust.wait()
-    requests = count1 - count0
-    cpu = cpu1 - cpu0
-    wall = t1 - t0
-    latency = json.loads(latency_file.read_text()) if latency_file.exists() else {}
-    if not latency:
+    if (workdir / f"{tag}_stats.csv").exists():  # Locust's own per-request-name table, kept beside ours
+        (csv_dir / "locust").mkdir(exist_ok=True)
+        shutil.copy(workdir / f"{tag}_stats.csv", csv_dir / "locust" / f"{tag}_stats.csv")
+    if not latency_file.exists():
         raise RuntimeError(f"locust wrote no latencies:\n{locust_log.read_text()[-3000:]}")
-    cpu_us = cpu / requests * 1e6 if requests else 0.0
+    latencies = array("d")
+    latencies.frombytes(latency_file.read_bytes())
+    counts = json.loads(Path(str(latency_file) + ".json").read_text())
+    return {"requests": count1 - count0, "cpu": cpu1 - cpu0, "wall": t1 - t0, "latencies": latencies,
+            "failures": counts["failures"], "rss": rss_bytes(server.pid)}
+
+
+def combine(phase: Phase, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One phase's figures from its rounds: CPU and requests summed, latencies merged before percentiles."""
+    requests = sum(r["requests"] for r in rounds)
+    cpu = sum(r["cpu"] for r in rounds)
+    wall = sum(r["wall"] for r in rounds)
+    ordered = sorted(x for r in rounds for x in r["latencies"])
+    if not ordered or not requests:
+        raise RuntimeError(f"{phase.name}: no requests measured")
+
+    def percentile(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
+
+    cpu_us = cpu / requests * 1e6
     return {
         "cpu_us_per_request": round(cpu_us, 1),
         "rps": round(requests / wall, 1),
-        "p50_ms": round(latency["p50_ms"], 3),
-        "p99_ms": round(latency["p99_ms"], 3),
-        "p90_ms": round(latency["p90_ms"], 3),
-        "p999_ms": round(latency["p999_ms"], 3),
-        "mean_ms": round(latency["mean_ms"], 3),
-        "failures": latency["failures"],
-        "client_requests": latency["requests"],
+        "p50_ms": percentile(50),
+        "p99_ms": percentile(99),
+        "p90_ms": percentile(90),
+        "p999_ms": percentile(99.9),
+        "mean_ms": round(sum(ordered) / len(ordered), 3),
+        "failures": sum(r["failures"] for r in rounds),
+        "client_requests": len(ordered),
         "server_requests": requests,
         "server_cpu_seconds": round(cpu, 3),
         "server_cpu_util": round(cpu / wall, 3),
-        "capacity_rps": round(1e6 / cpu_us) if cpu_us else 0,
+        "capacity_rps": round(1e6 / cpu_us),
         "window_seconds": round(wall, 2),
+        # The spread of CPU/request over rounds: how much the machine's other load moved the figure.
+        "cpu_us_per_request_by_round": [round(r["cpu"] / r["requests"] * 1e6, 1) if r["requests"] else None
+                                        for r in rounds],
         "target_rate": phase.rate or None,
         "users": phase.users,
-        "rss_mb": [round(rss0 / 2**20, 1), round(rss1 / 2**20, 1)],
+        "rss_mb": round(rounds[-1]["rss"] / 2**20, 1),
     }
 
 
-def measure_variant(variant: str, phases: list[Phase], workdir: Path, csv_dir: Path,
-                    env: dict[str, str]) -> dict[str, Any]:
-    server = Server(variant, workdir, env)
-    results: dict[str, Any] = {}
+def measure_all(variants: list[str], phases: list[Phase], workdir: Path, csv_dir: Path,
+                env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """All variants' servers up at once (idle ones cost nothing), rounds interleaved across variants.
+
+    Interleaving (and rotating the order each round) spreads any change in the machine's other load over
+    all variants instead of charging it to whichever happened to run then.
+    """
+    servers: dict[str, Server] = {}
+    results: dict[str, dict[str, Any]] = {variant: {} for variant in variants}
     try:
+        for variant in variants:
+            servers[variant] = Server(variant, workdir, env)
         for phase in phases:
-            results[phase.name] = run_phase(server, phase, workdir, csv_dir, env)
-            print(f"  {variant:<19} {phase.name:<10} {_line(results[phase.name])}", flush=True)
+            rounds: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
+            for round_no in range(phase.rounds):
+                order = variants[round_no % len(variants):] + variants[: round_no % len(variants)]
+                for variant in order:
+                    measured = run_round(servers[variant], phase, round_no, workdir, csv_dir, env)
+                    rounds[variant].append(measured)
+                    print(f"  {phase.name:<10} round {round_no + 1}/{phase.rounds}  {variant:<19} "
+                          f"{_line(measured)}", flush=True)
+            for variant in variants:
+                results[variant][phase.name] = combine(phase, rounds[variant])
     finally:
-        server.stop()
-    if variant == "gated_logged":
-        results["access_log_rows"] = sqlite_rows(server.data_dir)
-    if variant == "uvicorn_access_log":
-        results["access_log_lines"] = server.log_lines()
+        for server in servers.values():
+            server.stop()
+    if "gated_logged" in servers:
+        results["gated_logged"]["access_log_rows"] = sqlite_rows(servers["gated_logged"].data_dir)
+    if "uvicorn_access_log" in servers:
+        results["uvicorn_access_log"]["access_log_lines"] = servers["uvicorn_access_log"].log_lines()
     return results
 
 
 def _line(r: dict[str, Any]) -> str:
-    return (f"{r['rps']:8.0f} rps  cpu {r['cpu_us_per_request']:6.1f} µs/req  p50 {r['p50_ms']:6.2f} ms  "
-            f"p99 {r['p99_ms']:6.2f} ms  util {r['server_cpu_util']:.2f}  fail {r['failures']}")
+    ordered = sorted(r["latencies"]) or [0.0]
+    cpu_us = r["cpu"] / r["requests"] * 1e6 if r["requests"] else 0.0
+    return (f"{r['requests'] / r['wall']:7.0f} rps  cpu {cpu_us:6.1f} µs/req  "
+            f"p50 {ordered[len(ordered) // 2]:7.2f} ms  p99 {ordered[int(len(ordered) * 0.99)]:7.2f} ms  "
+            f"fail {r['failures']}")
 
 
 # ----------------------------------------------------------------------------------------------- reporting
@@ -299,6 +341,12 @@ def summarise(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> dict[
         "gated_logged_cpu_le_1.10x_bare": logged.get("cpu_ratio_to_bare", 99) <= 1.10,
         "gated_logged_p99_within_10pct_of_bare": logged.get("p99_ratio_to_bare", 99) <= 1.10,
     }
+    # Below the asked rate, Locust (or a busy machine) was the limit and the variants are not comparable.
+    short = [name for name, phases in results.items()
+             if phases["fixed_rate"]["rps"] < 0.95 * (phases["fixed_rate"]["target_rate"] or 0)]
+    meta["fixed_rate_reached"] = not short
+    if short:
+        meta["warning"] = f"fixed rate not reached by {', '.join(short)}: machine busy? compare with care"
     return {"variants": variants, "top_level_phase": "fixed_rate", "targets": targets, "meta": meta}
 
 
@@ -359,7 +407,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(percentiles))]
         ax_lat.bar(xs, [fixed[key] for _, key in percentiles], width, label=name, color=colors[i % len(colors)])
     ax_lat.set_xticks(range(len(percentiles)), [label for label, _ in percentiles])
-    ax_lat.set_ylabel("latency (ms, client side)")
+    ax_lat.set_yscale("log")
+    ax_lat.set_ylabel("latency (ms, client side, log scale)")
     rate = variants["bare"]["fixed_rate"]["target_rate"]
     ax_lat.set_title(f"Latency percentiles at a fixed {rate:.0f} req/s")
     ax_lat.legend()
@@ -397,8 +446,9 @@ def soak(seconds: float, out: Path, workdir: Path, env: dict[str, str], rate: fl
     server = Server("gated_logged", workdir, env)
     try:
         phase = Phase("soak", rate, 50, warmup, seconds - warmup)
-        result = run_phase(server, phase, workdir, workdir, env,
-                           on_sample=lambda t, rss: samples.append((t, rss)), sample_every=max(1.0, seconds / 120))
+        result = combine(phase, [run_round(server, phase, 0, workdir, workdir, env,
+                                           on_sample=lambda t, rss: samples.append((t, rss)),
+                                           sample_every=max(1.0, seconds / 120))])
     finally:
         server.stop()
     rss = [value for _, value in samples]
@@ -450,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="total requests/s in the fixed-rate phase")
     parser.add_argument("--users", type=int, default=100, help="Locust users (visitors) per phase")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (bare is needed)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved fixed-rate rounds per variant (full run)")
     parser.add_argument("--keep-workdir", action="store_true", help="keep server/locust logs and SQLite files")
     args = parser.parse_args(argv)
 
@@ -472,15 +523,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             phases = [Phase("fixed_rate", args.rate, args.users, 1.5, 3.0)]
         else:
-            phases = [Phase("fixed_rate", args.rate, args.users, 4.0, 20.0),
-                      Phase("max_rate", 0, args.users, 3.0, 10.0)]
+            phases = [Phase("fixed_rate", args.rate, args.users, 2.0, 7.0, rounds=args.rounds),
+                      Phase("max_rate", 0, args.users, 2.0, 6.0)]
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
         if "bare" not in variants:
             raise SystemExit("--variants must include bare: every ratio is to bare")
         meta = _meta(args, phases)
-        print(f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; load average {meta['load_average_before']}",
-              flush=True)
-        results = {variant: measure_variant(variant, phases, workdir, out, env) for variant in variants}
+        print(f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; "
+              f"load average {meta['load_average_before']}", flush=True)
+        results = measure_all(variants, phases, workdir, out, env)
         meta["load_average_after"] = load_average()
         meta["elapsed_seconds"] = round(time.monotonic() - started, 1)
         summary = summarise(results, meta)
@@ -490,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table(summary))
         print(f"\nfixed-rate phase: {args.rate:.0f} req/s; targets: {summary['targets']}")
+        if "warning" in meta:
+            print(f"WARNING: {meta['warning']}")
         print(f"load average before {meta['load_average_before']}, after {meta['load_average_after']}; "
               f"{meta['elapsed_seconds']} s; written to {out}")
         return 0

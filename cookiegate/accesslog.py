@@ -81,6 +81,7 @@ class AccessRecord:
     policy_version: str
 
 
+#: A record as a store row (``ACCESS_COLUMNS`` order); the writer builds rows directly for speed.
 as_row: Callable[[AccessRecord], tuple[object, ...]] = attrgetter(*ACCESS_COLUMNS)
 
 
@@ -248,7 +249,6 @@ class AccessLogWriter:
         self._granted_keys: dict[frozenset[str], str] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._store: AccessStore | None = None
         self.dropped = 0
         self.corrupt = 0
         self.stored = 0
@@ -450,12 +450,13 @@ class AccessLogWriter:
         client_ip, client_port = self.proxies.client(peer, peer_port, forwarded_for, forwarded)
         family, os_family, device, bot = describe_user_agent(ua)
         chain = forwarded_for if forwarded_for is not None else forwarded
-        record = AccessRecord(
+        # The tuple is built in ``ACCESS_COLUMNS`` order directly: a frozen 22-field ``AccessRecord`` costs
+        # ~5 µs per row to construct, half the writer's per-record budget.
+        return (
             ts_ms, client_ip, client_port, peer, None if chain is None else chain[:1024], host[:255], method,
             path[:2048], status, sent_bytes, duration_us, f"HTTP/{protocol}", ua[:1024], family, os_family,
             device, bot, granted, int(gpc), int(under14), int(minor), version,
         )  # fmt: skip
-        return as_row(record)
 
 
 def _ingest_segment(store: AccessStore, segment: _Segment, writer: AccessLogWriter, *, final: bool) -> None:

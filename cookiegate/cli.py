@@ -20,7 +20,7 @@ import orjson
 
 from cookiegate.accesslog import recover_spool
 from cookiegate.ledger import ConsentLedger
-from cookiegate.policy import CATEGORIES, Policy, compile_patterns, match_pattern
+from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.retention import (
     DEFAULT_RETENTION_MONTHS,
     export_disclosure,
@@ -220,7 +220,6 @@ def _report(args: argparse.Namespace, clock: Clock) -> int:
     finally:
         ledger.close()
     policy = Policy.load(args.policy) if args.policy else Policy.default()
-    patterns = compile_patterns(policy.cookie_rules)
     visitors = len(latest)
     records = int(str(stats["access_records"]))
     cutoff = retention_cutoff(clock(), args.retention_months)
@@ -241,7 +240,7 @@ def _report(args: argparse.Namespace, clock: Clock) -> int:
         "under14_share": _share(int(str(stats["under14_requests"])), records),
         "blocked_unknown_cookies": [
             {"name": n, "count": c} for n, c in sorted(names.items(), key=lambda i: -i[1])
-            if match_pattern(patterns, n) is None
+            if not policy.knows(n)
         ],
         "blocked_cookies": [{"direction": d, "name": n, "path": p, "count": c} for d, n, p, c in blocked[:200]],
         "log_size_bytes": stats["size_bytes"],

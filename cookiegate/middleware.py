@@ -237,6 +237,11 @@ class CookieGate:
             elif message["type"] == "http.response.body":
                 sent_bytes += len(message.get("body", b""))
                 finished = not message.get("more_body", False)
+                if finished and access_log is not None:
+                    # Spooled before the last byte leaves: a response the client got always has a record,
+                    # even if the process is killed right after (통신비밀보호법 시행령 제41조).
+                    access_log.log(new_scope, status, sent_bytes, started_ns, consent, user_agent,
+                                   forwarded_for, forwarded)
             await send(message)
 
         downstream: Send = send_gated
@@ -259,9 +264,6 @@ class CookieGate:
                 access_log.log(new_scope, status or 500, sent_bytes, started_ns, consent, user_agent,
                                forwarded_for, forwarded)
             raise
-        if access_log is not None:
-            access_log.log(new_scope, status, sent_bytes, started_ns, consent, user_agent,
-                           forwarded_for, forwarded)
 
     def _judge(self, cookie_header: bytes, gpc: bool, minor: bool) -> _Verdict:
         """Decide what a Cookie header may carry for this visitor; cached, as a visitor's header repeats."""

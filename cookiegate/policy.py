@@ -155,6 +155,10 @@ class Policy:
         self._cache[name] = category
         return category
 
+    def knows(self, name: str) -> bool:
+        """Whether a rule classifies ``name`` (False: it gets ``unknown_category``, and wants classifying)."""
+        return match_pattern(self._patterns, name) is not None
+
     def texts(self, locale: str) -> dict[Category, CategoryText]:
         """Each category's text in ``locale`` (falling back to Korean, then English)."""
         out: dict[Category, CategoryText] = {}

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -172,12 +172,12 @@ def export_disclosure(
         if writer is not None:
             writer.writerow(("time_utc", *ACCESS_COLUMNS))
         for row in store.records(from_ms, to_ms, ip):
-            time_utc = datetime.fromtimestamp(int(row[0]) / 1000, UTC).isoformat(timespec="milliseconds")  # type: ignore[call-overload]
+            time_utc = datetime.fromtimestamp(cast(int, row[0]) / 1000, UTC).isoformat(timespec="milliseconds")
             if writer is not None:
                 writer.writerow((time_utc, *row))
             else:
-                handle.write(orjson.dumps({"time_utc": time_utc, **dict(zip(ACCESS_COLUMNS, row, strict=True))}).decode())
-                handle.write("\n")
+                record = {"time_utc": time_utc, **dict(zip(ACCESS_COLUMNS, row, strict=True))}
+                handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
             written += 1
             if show is not None and written % 5000 == 0:
                 _draw_progress(show, written, total)

@@ -133,3 +133,13 @@ def test_the_gate_logs_its_own_api_and_the_app(tmp_path: Path) -> None:
         c.get("/_cookiegate/policy")
     paths = sorted(str(r["path"]) for r in rows(SQLiteAccessStore(data / "access.db")))
     assert "/echo" in paths and any(p.startswith("/_cookiegate") for p in paths)
+
+
+def test_record_fields_are_the_store_columns() -> None:
+    from dataclasses import fields
+
+    from cookiegate.accesslog import AccessRecord, as_row
+
+    assert tuple(f.name for f in fields(AccessRecord)) == ACCESS_COLUMNS
+    record = AccessRecord(*range(len(ACCESS_COLUMNS)))  # type: ignore[arg-type]
+    assert as_row(record) == tuple(range(len(ACCESS_COLUMNS)))

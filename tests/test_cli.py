@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from cookiegate.cli import main
-from cookiegate.ledger import ConsentLedger
 from cookiegate.leaks import LeakCounter
+from cookiegate.ledger import ConsentLedger
 from cookiegate.retention import SEOUL, to_ms
 from cookiegate.stores import ACCESS_COLUMNS
 from cookiegate.stores.sqlite import SQLiteAccessStore, SQLiteLedgerStore

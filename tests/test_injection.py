@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -41,7 +40,8 @@ async def fixed_stream(request: Request) -> Response:
 
 
 async def already(request: Request) -> Response:
-    return HTMLResponse('<html><head><script src="/_cookiegate/static/cookiegate.js" data-cookiegate-api="/_cookiegate"></script></head></html>')
+    script = '<script src="/_cookiegate/static/cookiegate.js" data-cookiegate-api="/_cookiegate"></script>'
+    return HTMLResponse(f"<html><head>{script}</head></html>")
 
 
 async def data(request: Request) -> Response:
@@ -91,7 +91,7 @@ def test_compressed_html_is_not_rewritten(gate_client: Client) -> None:
     client = gate_client(inner)
     response = client.get("/", headers={**HTML, "accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
-    assert "data-cookiegate" not in gzip.decompress(response.content).decode() if response.content[:2] == b"\x1f\x8b" else response.text
+    assert "data-cookiegate" not in response.text  # the client decompressed it: the page itself is untouched
 
 
 def test_bots_get_no_banner(gate_client: Client) -> None:

@@ -276,9 +276,9 @@ def test_app_errors_still_propagate(gate_client: Client) -> None:
 
 
 def test_websocket_sees_only_granted_cookies(gate_client: Client) -> None:
+    from starlette.applications import Starlette
     from starlette.routing import WebSocketRoute
     from starlette.websockets import WebSocket
-    from starlette.applications import Starlette
 
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()

@@ -124,8 +124,11 @@ def build() -> dict[str, str]:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     outputs = build()
-    stale = [name for name, text in outputs.items()
-             if not (HERE / name).is_file() or (HERE / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in outputs.items()
+        if not (HERE / name).is_file() or (HERE / name).read_text(encoding="utf-8") != text
+    ]
     if not check:
         for name, text in outputs.items():
             (HERE / name).write_text(text, encoding="utf-8")

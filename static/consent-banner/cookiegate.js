@@ -62,18 +62,20 @@
     gcm('default');
     if (s.chosen) gcm('update');
     activate();
-    new MutationObserver(ms => { if (ms.some(m => m.addedNodes.length)) activate(); })
+    const tagged = n => n.nodeType == 1 && (n.matches('[data-category]') || n.querySelector('[data-category]'));
+    new MutationObserver(ms => { if (ms.some(m => [].some.call(m.addedNodes, tagged))) activate(); })
       .observe(d.documentElement, {childList: true, subtree: true});
     d.addEventListener('click', e => {
       const t = e.target.closest && e.target.closest('[data-cookiegate-open]');
       if (t) { e.preventDefault(); show(1, t); }
     });
-    reopen = h('button', {type: 'button', class: 'cg-btn cg-re', 'data-cookiegate-open': true,
+    const asking = !s.chosen && s.banner !== false;
+    reopen = h('button', {type: 'button', class: 'cg-btn cg-re', 'data-cookiegate-open': true, hidden: asking,
       text: locale == 'en' ? 'Cookie settings' : '쿠키 설정'});
     status = h('p', {role: 'status', class: 'cg-sr'});
     root = h('div', {id: 'cookiegate', class: 'cg'}, [reopen, status]);
     d.body.append(root);
-    if (!s.chosen && s.banner !== false) show(0, d.activeElement);
+    if (asking) show(0, d.activeElement);
   }
 
   // Targeting is off for GPC (an opt-out of sale/sharing) and for a child under 14 (개인정보 보호법
@@ -133,7 +135,10 @@
       ui = p.ui || {};
       if (ui.reopen) reopen.textContent = ui.reopen;
     }, e => { policyLoad = null; throw e; });
-    return policyLoad.then(() => render(layer == null ? +!!state.chosen : layer));
+    return policyLoad.then(() => render(layer == null ? +!!state.chosen : layer), e => {
+      console.warn(e);
+      if (!box) reopen.hidden = false;
+    });
   }
 
   function render(layer) {
@@ -166,9 +171,9 @@
   const errorLine = () => h('p', {class: 'cg-err', role: 'alert'});
 
   function banner() {
-    return dialog('cg-b', 'false', 'cg-t', [
+    const el = dialog('cg-b', 'false', 'cg-t', [
       h('h2', {id: 'cg-t', text: ui.title}),
-      h('p', {}, [ui.intro + ' ', h('a', {href: policy.privacy_policy_url, text: ui.privacy})]),
+      h('p', {id: 'cg-i'}, [ui.intro + ' ', h('a', {href: policy.privacy_policy_url, text: ui.privacy})]),
       state.consent_id && h('p', {class: 'cg-note', text: ui.renewal}),
       gpc && h('p', {class: 'cg-note', text: ui.gpc_notice}),
       age(),
@@ -176,6 +181,8 @@
       buttons([['all', 'accept_all'], ['none', 'reject_all'], ['set', 'settings']]),
       errorLine(),
     ]);
+    el.setAttribute('aria-describedby', 'cg-i');
+    return el;
   }
 
   function settings() {

@@ -1,0 +1,75 @@
+"""Build a 3-month access log of 10 million records in SQLite, then time the purges that retention runs.
+
+    .venv/bin/python benchmarks/purge_10m.py [--records 10000000] [--dir /tmp/cookiegate-purge-bench]
+
+Records are spread evenly over 3 months + 7 days before a frozen "now", so the first purge drops 7 Seoul
+days (the catch-up a site does after a week without purging) and the next one a single day (the daily run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cookiegate.retention import SEOUL, purge, retention_cutoff, to_ms
+from cookiegate.stores import ACCESS_COLUMNS
+from cookiegate.stores.sqlite import SQLiteAccessStore
+
+NOW = datetime(2025, 5, 15, 10, tzinfo=SEOUL)
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/cookiegate-purge-bench"))
+    args = parser.parse_args()
+    shutil.rmtree(args.dir, ignore_errors=True)
+    db = args.dir / "access.db"
+    store = SQLiteAccessStore(db)
+    start_ms = to_ms(retention_cutoff(NOW, 3) - timedelta(days=7))
+    span = to_ms(NOW) - start_ms
+    step = span / args.records
+    template = {c: None for c in ACCESS_COLUMNS} | {
+        "client_port": 51234, "peer_ip": "10.0.0.2", "host": "shop.example.kr", "method": "GET", "status": 200,
+        "sent_bytes": 5120, "duration_us": 850, "protocol": "HTTP/1.1", "user_agent": UA, "ua_family": "Chrome",
+        "ua_os": "Windows", "ua_device": "Other", "ua_bot": 0, "granted": "necessary,analytics", "gpc": 0,
+        "under14": 0, "minor": 0, "policy_version": "2025-05",
+    }  # fmt: skip
+    ts_i, ip_i, path_i = (ACCESS_COLUMNS.index(c) for c in ("ts_ms", "client_ip", "path"))
+    base = [template[c] for c in ACCESS_COLUMNS]
+    began = time.perf_counter()
+    batch: list[tuple[object, ...]] = []
+    for n in range(args.records):
+        row = base.copy()
+        row[ts_i] = start_ms + int(n * step)
+        row[ip_i] = f"203.0.{(n >> 8) & 255}.{n & 255}"
+        row[path_i] = f"/products/{n % 50_000}"
+        batch.append(tuple(row))
+        if len(batch) == 10_000:
+            store.ingest(batch, segment="bench", offset=n)
+            batch.clear()
+    if batch:
+        store.ingest(batch, segment="bench", offset=args.records)
+    built = time.perf_counter() - began
+    size = sum(p.stat().st_size for p in args.dir.iterdir())
+    rate = args.records / built
+    print(f"built {args.records:,} records in {built:.1f} s ({rate:,.0f} rows/s), {size / 2**30:.2f} GiB")
+
+    for label, now in (("catch-up purge (7 days)", NOW), ("daily purge (1 day)", NOW + timedelta(days=1))):
+        began = time.perf_counter()
+        result = purge(store, months=3, clock=lambda now=now: now)
+        took = time.perf_counter() - began
+        print(f"{label}: removed {result.removed:,} records in {result.partitions_dropped} partitions, {took:.2f} s")
+    began = time.perf_counter()
+    count = store.count(0, 2**62)
+    print(f"count of remaining {count:,} records: {time.perf_counter() - began:.2f} s")
+    store.close()
+    shutil.rmtree(args.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The benchmarks still run and still produce figures (nothing here times anything or asserts a speed)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+VARIANTS = ("bare", "gated", "gated_logged", "uvicorn_access_log")
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"cookiegate_benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_microbench_gives_a_figure_for_every_case_and_variant() -> None:
+    microbench = load("microbench")
+
+    results = asyncio.run(microbench.measure(iterations=200, repeats=2))
+
+    assert set(results) == {"consented", "new_visitor", "minor_marketing", "gpc", "bot", "consent_post"}
+    for figures in results.values():
+        for variant in ("bare", "gated", "gated_logged"):
+            assert figures[variant] > 0
+        assert "gate_us" in figures and "logged_gate_us" in figures
+
+
+def test_microbench_requests_reach_the_shop_as_a_browser_would_see_them() -> None:
+    microbench = load("microbench")
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def call() -> None:
+        app = microbench.variants(Path("unused"))["bare"]()
+        await app(dict(microbench.cases()["consented"]), microbench._receive, send)
+
+    asyncio.run(call())
+
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+
+
+def test_app_factories_build_every_variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COOKIEGATE_BENCH_DATA_DIR", str(tmp_path))
+    app = load("app")
+
+    assert set(app.VARIANTS) == set(VARIANTS)
+    for factory in app.VARIANTS.values():
+        assert callable(factory())
+
+
+@pytest.mark.slow
+def test_quick_run_writes_the_contract_summary(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["variants"]) == set(VARIANTS)
+    for figures in summary["variants"].values():
+        for key in ("cpu_us_per_request", "rps", "p50_ms", "p99_ms"):
+            assert isinstance(figures[key], int | float) and figures[key] > 0, (key, figures)
+    assert (tmp_path / "results.csv").exists()
+    assert (tmp_path / "benchmark.png").stat().st_size > 0
