@@ -193,7 +193,11 @@ class ConsentAPI:
     def _record(self, request: Request, consent: Consent, method: ConsentMethod, locale: str) -> None:
         ledger = self.services.ledger
         if ledger is not None:
-            client = request.client.host if request.client else None
+            peer, port = request.client if request.client else (None, None)
+            # Behind a trusted proxy the visitor is in X-Forwarded-For; the ledger truncates it (/24, /48).
+            client, _ = self.services.proxies.client(
+                peer, port, request.headers.get("x-forwarded-for"), request.headers.get("forwarded")
+            )
             ledger.record(consent, method=method, locale=locale, client_ip=client)
 
     def _set_consent_cookie(

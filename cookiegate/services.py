@@ -55,6 +55,7 @@ class Services:
     leaks: LeakCounter = field(default_factory=LeakCounter)
     writer: AccessLogWriter | None = None
     purge_timer: PurgeTimer | None = None
+    proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
 
     def start(self) -> None:
         """Start the access log writer (recovering any spool a dead process left) and the daily purge (idempotent)."""
@@ -91,14 +92,16 @@ def open_services(
     leaks = LeakCounter()
     ledger = ConsentLedger(open_ledger_store(ledger_url or default_ledger))
     if not access_log:
-        return Services(ledger=ledger, leaks=leaks)
+        return Services(ledger=ledger, leaks=leaks, proxies=proxies)
     url = access_log_url or default_access
     open_access_store(url).close()  # fail at startup, not in a thread, if the URL or the folder is wrong
     writer = AccessLogWriter(
         lambda: open_access_store(url), spool_dir(data_dir), trusted_proxies=proxies, leaks=leaks
     )
     timer = PurgeTimer(lambda: open_access_store(url), months=retention_months)
-    return Services(access_log=writer, ledger=ledger, leaks=leaks, writer=writer, purge_timer=timer)
+    return Services(
+        access_log=writer, ledger=ledger, leaks=leaks, writer=writer, purge_timer=timer, proxies=proxies
+    )
 
 
 def spool_dir(data_dir: Path) -> Path:

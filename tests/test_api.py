@@ -207,3 +207,22 @@ def test_huge_and_binary_headers_never_500(gate_client: Client) -> None:
     assert client.get("/_cookiegate/policy", headers=headers).status_code == 200
     response = client.post("/_cookiegate/consent", json={"granted": []}, headers=headers)
     assert response.status_code == 200
+
+
+def test_consent_history_is_the_visitors_own_with_truncated_ip(gate_client: Client) -> None:
+    client = gate_client(trusted_proxies=["127.0.0.0/8"])
+    proxied = TestClient(client.app, base_url="http://shop.test", client=("127.0.0.1", 50000))
+    headers = {"X-Forwarded-For": "203.0.113.77"}
+    proxied.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False, "method": "banner"},
+                 headers=headers)
+    proxied.delete("/_cookiegate/consent", headers=headers)
+    history = proxied.get("/_cookiegate/consent").json()["history"]
+    assert [(e["method"], e["granted"]) for e in history] == [
+        ("banner", ["necessary", "analytics"]),
+        ("withdrawal", ["necessary"]),
+    ]
+    assert {e["ip_prefix"] for e in history} == {"203.0.113.0/24"}
+    stranger = TestClient(client.app, base_url="http://shop.test")
+    stranger.post("/_cookiegate/consent", json={"granted": [], "under14": False})
+    assert stranger.get("/_cookiegate/consent").json()["history"][0]["granted"] == ["necessary"]
+    assert len(stranger.get("/_cookiegate/consent").json()["history"]) == 1
