@@ -152,10 +152,11 @@ class ConsentAPI:
     async def _give(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         body = await _read_body(request)
+        browser_cookies: tuple[str, ...] = ()
         if content_type == "application/json":
-            granted, under14, locale, method, return_to = _parse_json_choice(body)
+            granted, under14, locale, method, return_to, browser_cookies = _parse_json_choice(body)
         elif content_type == "application/x-www-form-urlencoded":
-            granted, under14, locale, method, return_to = _parse_form_choice(body)
+            granted, under14, locale, method, return_to, _ = _parse_form_choice(body)
         else:
             raise APIError(415, "unsupported_media_type", "send application/json or a form post")
         if locale is None:
@@ -164,20 +165,21 @@ class ConsentAPI:
             # Under 14: marketing consent only from a legal guardian (개인정보 보호법 제22조의2);
             # GPC: the browser's standing opt-out outranks a click.
             granted = [c for c in granted if c != "targeting"]
+        if current.consent_id and not current.chosen:
+            method = "policy-renewal"  # their earlier consent was to another version of the policy
         consent = new_consent(
             granted,
             version=self.policy.version,
-            under14=under14,
+            under14=under14 or current.under14,
             consent_id=current.consent_id,
         )
         consent = _with_flags(consent, gpc=current.gpc, minor=current.minor or under14)
         self._record(request, consent, method, locale)
         if return_to is not None:
             response: Response = RedirectResponse(safe_return_path(return_to), status_code=303)
-        else:
-            response = _json({"consent": consent.as_public_dict()})
-        self._set_consent_cookie(request, response, consent, sent_cookies)
-        return response
+            self._set_consent_cookie(request, response, consent, sent_cookies)
+            return response
+        return self._answer(request, consent, sent_cookies, browser_cookies)
 
     def _withdraw(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
         """Withdrawal as easy as consent (개인정보 보호법 제37조): one call, cookies expired at once."""
@@ -186,8 +188,23 @@ class ConsentAPI:
         consent = _with_flags(consent, gpc=current.gpc, minor=current.minor)
         locale = choose_locale(request.headers.get("accept-language", ""))
         self._record(request, consent, "withdrawal", locale)
-        response = _json({"consent": consent.as_public_dict()})
-        self._set_consent_cookie(request, response, consent, sent_cookies)
+        return self._answer(request, consent, sent_cookies, ())
+
+    def _answer(
+        self, request: Request, consent: Consent, sent_cookies: tuple[str, ...], browser_cookies: tuple[str, ...]
+    ) -> Response:
+        """The JSON answer to a consent change; ``expired`` tells the banner which names to clear too.
+
+        The server's Set-Cookie only reaches cookies of this host and path; the banner can also clear those
+        a script set for a parent domain or another path, if it knows which names are now refused.
+        """
+        response = _json({})
+        withdrawn = self._set_consent_cookie(request, response, consent, sent_cookies)
+        classify = self.policy.classify
+        refused = [n for n in browser_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
+        expired = list(dict.fromkeys([*withdrawn, *refused]))
+        response.body = orjson.dumps({"consent": consent.as_public_dict(), "expired": expired})
+        response.headers["content-length"] = str(len(response.body))
         return response
 
     def _record(self, request: Request, consent: Consent, method: ConsentMethod, locale: str) -> None:
@@ -202,7 +219,8 @@ class ConsentAPI:
 
     def _set_consent_cookie(
         self, request: Request, response: Response, consent: Consent, sent_cookies: tuple[str, ...]
-    ) -> None:
+    ) -> list[str]:
+        """Set the signed cookie and expire what the browser sent of categories no longer granted."""
         secure = request.url.scheme == "https"
         response.set_cookie(
             CONSENT_COOKIE,
@@ -217,6 +235,7 @@ class ConsentAPI:
         withdrawn = [n for n in sent_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
         for name, value in expiry_headers(withdrawn, self.cookie_domains, secure):
             response.headers.append(name.decode(), value.decode("latin-1"))
+        return withdrawn
 
 
 def _with_flags(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
@@ -271,7 +290,8 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-_Choice = tuple[list[Category], bool, "str | None", ConsentMethod, "str | None"]
+_Choice = tuple[list[Category], bool, "str | None", ConsentMethod, "str | None", tuple[str, ...]]
+_MAX_BROWSER_COOKIES: Final = 200
 
 
 def _validate_categories(values: Iterable[object]) -> list[Category]:
@@ -302,7 +322,14 @@ def _parse_json_choice(body: bytes) -> _Choice:
     method = data.get("method", "api")
     if method not in _CLIENT_METHODS:
         raise APIError(422, "invalid_method", '"method" must be "banner" or "api"')
-    return _validate_categories(granted), under14, locale, method, None
+    cookies = data.get("cookies", [])
+    if (
+        not isinstance(cookies, list)
+        or len(cookies) > _MAX_BROWSER_COOKIES
+        or not all(isinstance(n, str) and len(n) <= 256 for n in cookies)
+    ):
+        raise APIError(422, "invalid_cookies", f'"cookies" must be a list of at most {_MAX_BROWSER_COOKIES} names')
+    return _validate_categories(granted), under14, locale, method, None, tuple(cookies)
 
 
 def _parse_form_choice(body: bytes) -> _Choice:
@@ -325,7 +352,8 @@ def _parse_form_choice(body: bytes) -> _Choice:
         raise APIError(422, "invalid_choice", '"choice" must be accept_all, reject_all or save')
     under14 = (values.get("under14") or ["0"])[0] in ("1", "true", "yes", "on")
     locale = (values.get("locale") or [""])[0]
-    return granted, under14, locale if locale in ("ko", "en") else None, "form", (values.get("return_to") or ["/"])[0]
+    return_to = (values.get("return_to") or ["/"])[0]
+    return granted, under14, locale if locale in ("ko", "en") else None, "form", return_to, ()
 
 
 def _json(content: object, headers: dict[str, str] | None = None) -> Response:

@@ -154,7 +154,7 @@ class ConsentCodec:
             data = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
         except (ValueError, orjson.JSONDecodeError):
             return None
-        if not isinstance(data, dict) or data.get("v") != self._version:
+        if not isinstance(data, dict):
             return None
         granted = data.get("g")
         if not isinstance(granted, list) or not all(isinstance(c, str) and c in CATEGORIES for c in granted):
@@ -163,6 +163,15 @@ class ConsentCodec:
         issued_at = data.get("t")
         if not isinstance(consent_id, str) or not isinstance(issued_at, int):
             return None
+        if data.get("v") != self._version:
+            # Given under another policy text: no consent now (re-ask), but the visitor keeps their consent
+            # id so the ledger links the renewal to their history, and a child stays a child.
+            return Consent(
+                granted=_NECESSARY,
+                version=self._version,
+                consent_id=consent_id,
+                under14=data.get("u") is True,
+            )
         return Consent(
             granted=normalise_granted(granted),
             version=self._version,

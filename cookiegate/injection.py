@@ -13,7 +13,8 @@ from starlette.types import Message, Send
 
 _HEAD_END: Final = b"</head>"
 _BODY_END: Final = b"</body>"
-_MARKER: Final = b"data-cookiegate"
+#: Only the banner's own <script> carries this attribute; ``data-cookiegate-open`` links must not count.
+_MARKER: Final = b"data-cookiegate-api"
 _STREAM_LOOKAHEAD: Final = 256 * 1024
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from cookiegate import Policy
 from cookiegate.api import choose_locale, safe_return_path
 from tests.conftest import accept
 
@@ -226,3 +228,33 @@ def test_consent_history_is_the_visitors_own_with_truncated_ip(gate_client: Clie
     stranger.post("/_cookiegate/consent", json={"granted": [], "under14": False})
     assert stranger.get("/_cookiegate/consent").json()["history"][0]["granted"] == ["necessary"]
     assert len(stranger.get("/_cookiegate/consent").json()["history"]) == 1
+
+
+def test_narrowing_lists_the_cookie_names_the_banner_must_clear(gate_client: Client) -> None:
+    client = gate_client()
+    accept(client, ["functional", "analytics", "targeting"])
+    client.get("/echo?set=_ga&set=_fbp&set=lang")
+    response = client.post(
+        "/_cookiegate/consent",
+        json={"granted": ["functional"], "under14": False, "cookies": ["_ga", "_fbp", "lang", "_gcl_au", "x_unknown"]},
+    )
+    assert set(response.json()["expired"]) == {"_ga", "_fbp", "_gcl_au", "x_unknown"}
+    bad = client.post("/_cookiegate/consent", json={"granted": [], "cookies": ["a"] * 500})
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_cookies"
+
+
+def test_policy_change_re_asks_and_records_a_renewal(gate_client: Client, tmp_path: Path) -> None:
+    client = gate_client()
+    first = accept(client, ["analytics"], under14=True)
+    token = client.cookies["cookiegate"]
+    bumped = tmp_path / "policy.toml"
+    bumped.write_text('version = "2027-01-01"\neffective_date = "2027-01-01"\n', encoding="utf-8")
+    renewed = gate_client(policy=Policy.load(bumped))
+    renewed.cookies.set("cookiegate", token, domain="shop.test")
+    current = renewed.get("/_cookiegate/consent").json()["consent"]
+    assert (current["chosen"], current["consent_id"], current["under14"]) == (False, first["consent_id"], True)
+    again = accept(renewed, ["analytics", "targeting"])
+    assert again["consent_id"] == first["consent_id"]
+    assert again["under14"] is True and "targeting" not in again["granted"]
+    methods = [e["method"] for e in renewed.get("/_cookiegate/consent").json()["history"]]
+    assert methods == ["api", "policy-renewal"]

@@ -29,9 +29,16 @@ def test_signature_time_bounds_validity() -> None:
     assert checker.decode(token, now=consent.issued_at + 4000) is None
 
 
-def test_other_version_or_key_is_none() -> None:
+def test_other_version_is_no_choice_but_keeps_the_id() -> None:
+    given = new_consent(["targeting"], version="v1", under14=True)
+    renewal = codec(version="v2").decode(codec().encode(given).encode())
+    assert renewal is not None
+    assert (renewal.chosen, renewal.granted, renewal.consent_id) == (False, frozenset({"necessary"}), given.consent_id)
+    assert renewal.under14
+
+
+def test_other_key_is_none() -> None:
     token = codec().encode(new_consent([], version="v1", under14=False)).encode()
-    assert codec(version="v2").decode(token) is None
     assert codec("z" * 32).decode(token) is None
     assert codec("z" * 32, KEY).decode(token) is not None
 

@@ -105,3 +105,11 @@ def test_bots_get_no_banner(gate_client: Client) -> None:
 def test_insert_tag_without_head_uses_body_end_and_fragments_are_skipped() -> None:
     assert insert_tag(b"<p>x</p></BODY>", b"<T>") == b"<p>x</p><T></BODY>"
     assert insert_tag(b"<p>fragment</p>", b"<T>") is None
+
+
+def test_reopen_links_do_not_count_as_the_banner(gate_client: Client) -> None:
+    async def with_link(request: Request) -> Response:
+        return HTMLResponse('<html><head></head><body><a data-cookiegate-open href="#">쿠키 설정</a></body></html>')
+
+    client = gate_client(Starlette(routes=[Route("/", with_link)]))
+    assert client.get("/", headers=HTML).text.count("data-cookiegate-state=") == 1

@@ -7,10 +7,6 @@
       el.setAttribute("aria-label", el.getAttribute("data-en-aria-label"));
     });
   }
-  // Any element with data-cookiegate-open reopens the cookie settings. It is set here, not in the HTML,
-  // because the gate leaves a page alone when its HTML already mentions "data-cookiegate" (it takes that
-  // for a page that loads the banner itself).
-  document.querySelector(".cookie-settings").setAttribute("data-cookiegate-open", "");
   var count = 0, cart = document.querySelector(".cart");
   document.querySelectorAll(".products button").forEach(function (button) {
     button.addEventListener("click", function () {
