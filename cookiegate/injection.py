@@ -7,34 +7,37 @@ Content-Length is corrected) or a stream without Content-Length (the tag goes in
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from starlette.types import Message, Send
 
-_HEAD_END: Final = b"</head>"
-_BODY_END: Final = b"</body>"
+_HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
+_BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
 #: Only the banner's own <script> carries this attribute; ``data-cookiegate-open`` links must not count.
-_MARKER: Final = b"data-cookiegate-api"
+_MARKER: Final = re.compile(rb"data-cookiegate-api", re.IGNORECASE)
+_HEAD_END_LONGEST: Final = len(b"</head  >")
 _STREAM_LOOKAHEAD: Final = 256 * 1024
 
 
 def insert_tag(body: bytes, tag: bytes) -> bytes | None:
-    """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched."""
-    lowered = body.lower()
-    if _MARKER in lowered:
+    """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched.
+
+    Searches with case-insensitive patterns rather than lower-casing a copy of the page.
+    """
+    if _MARKER.search(body):
         return None
-    at = lowered.find(_HEAD_END)
-    if at == -1:
-        at = lowered.find(_BODY_END)
-    if at == -1:
+    found = _HEAD_END.search(body) or _BODY_END.search(body)
+    if found is None:
         return None
+    at = found.start()
     return body[:at] + tag + body[at:]
 
 
 class BannerInjector:
     """A per-request send wrapper; create one per response, it keeps that response's state."""
 
-    __slots__ = ("_buffer", "_mode", "_send", "_start", "_tag")
+    __slots__ = ("_buffer", "_mode", "_seen", "_send", "_start", "_tag")
 
     def __init__(self, send: Send, tag: bytes) -> None:
         self._send = send
@@ -42,6 +45,7 @@ class BannerInjector:
         self._start: Message | None = None
         self._mode = "undecided"
         self._buffer = b""
+        self._seen = 0
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -100,17 +104,17 @@ class BannerInjector:
 
     async def _stream_body(self, body: bytes, more: bool) -> None:
         data = self._buffer + body
-        lowered = data.lower()
-        if _MARKER in lowered:
+        self._seen += len(body)
+        if _MARKER.search(data):
             self._mode = "pass"
         else:
-            at = lowered.find(_HEAD_END)
-            if at != -1:
-                data = data[:at] + self._tag + data[at:]
+            found = _HEAD_END.search(data)
+            if found is not None:
+                data = data[: found.start()] + self._tag + data[found.start() :]
                 self._mode = "pass"
-            elif more and len(data) < _STREAM_LOOKAHEAD:
+            elif more and self._seen < _STREAM_LOOKAHEAD:
                 # Keep a short tail so a "</head>" split across two chunks is still found.
-                keep = len(_HEAD_END) - 1
+                keep = _HEAD_END_LONGEST - 1
                 self._buffer = data[-keep:]
                 data = data[:-keep]
             else:
