@@ -135,11 +135,9 @@ class ConsentCodec:
             self._cache[token] = consent
         return consent
 
-    def still_valid(self, consent: Consent, now: float | None = None) -> bool:
-        """Whether a consent decoded earlier has not expired since (no-consent never expires)."""
-        if not consent.chosen:
-            return True
-        return (time.time() if now is None else now) - consent.issued_at <= self._max_age
+    def expires_at(self, consent: Consent) -> float:
+        """When a decoded consent stops being valid (no-consent never expires)."""
+        return consent.issued_at + self._max_age if consent.chosen else float("inf")
 
     def _verify(self, token: bytes, now: float) -> Consent | None:
         if len(token) > 4096:

@@ -31,9 +31,16 @@ def pair_value(pair: bytes) -> bytes:
     return pair.partition(b"=")[2].strip().strip(b'"')
 
 
-def set_cookie_name(header_value: bytes) -> str:
-    """The cookie name a Set-Cookie header value sets."""
-    return header_value.split(b";", 1)[0].split(b"=", 1)[0].strip().decode("latin-1")
+def set_cookie_name(header_value: bytes) -> bytes:
+    """The raw name a Set-Cookie header value sets; ``b""`` for a nameless ``Set-Cookie: value``.
+
+    Browsers store ``Set-Cookie: session`` as a cookie with an empty name (RFC 6265bis §5.7), so it is
+    classified as the empty name, not as "session" (which a policy may call necessary).
+    """
+    pair = header_value.partition(b";")[0]
+    if b"=" not in pair:
+        return b""
+    return pair.partition(b"=")[0].strip()
 
 
 def expire_cookie(name: str, path: str = "/", domain: str | None = None, secure: bool = False) -> bytes:

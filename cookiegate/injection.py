@@ -14,30 +14,40 @@ from starlette.types import Message, Send
 
 _HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
 _BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
-#: Only the banner's own <script> carries this attribute; ``data-cookiegate-open`` links must not count.
-_MARKER: Final = re.compile(rb"data-cookiegate-api", re.IGNORECASE)
+#: Only the banner's own <script> carries this attribute (``data-cookiegate-open`` links do not count);
+#: the gate and the banner README both write it in lower case, so a plain find suffices.
+_MARKER: Final = b"data-cookiegate-api"
 _HEAD_END_LONGEST: Final = len(b"</head  >")
 _STREAM_LOOKAHEAD: Final = 256 * 1024
 
 
-def insert_tag(body: bytes, tag: bytes) -> bytes | None:
-    """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched.
+def _closing_tag_at(body: bytes) -> int:
+    """Where ``</head>`` (else ``</body>``) starts, or -1.
 
-    Searches with case-insensitive patterns rather than lower-casing a copy of the page.
+    ``bytes.find`` of the common lower-case spelling costs ~0.7 µs on a 4 KB page; the case-insensitive
+    patterns (~4 µs) only run when it finds nothing.
     """
-    if _MARKER.search(body):
-        return None
+    at = body.find(b"</head>")
+    if at != -1:
+        return at
     found = _HEAD_END.search(body) or _BODY_END.search(body)
-    if found is None:
+    return -1 if found is None else found.start()
+
+
+def insert_tag(body: bytes, tag: bytes) -> bytes | None:
+    """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched."""
+    if _MARKER in body:
         return None
-    at = found.start()
+    at = _closing_tag_at(body)
+    if at == -1:
+        return None
     return body[:at] + tag + body[at:]
 
 
 class BannerInjector:
     """A per-request send wrapper; create one per response, it keeps that response's state."""
 
-    __slots__ = ("_buffer", "_mode", "_seen", "_send", "_start", "_tag")
+    __slots__ = ("_buffer", "_length_at", "_mode", "_seen", "_send", "_start", "_tag")
 
     def __init__(self, send: Send, tag: bytes) -> None:
         self._send = send
@@ -46,6 +56,7 @@ class BannerInjector:
         self._mode = "undecided"
         self._buffer = b""
         self._seen = 0
+        self._length_at = -1
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -69,16 +80,18 @@ class BannerInjector:
         else:
             await self._send(message)
 
-    @staticmethod
-    def _is_rewritable(message: Message) -> bool:
+    def _is_rewritable(self, message: Message) -> bool:
+        """Uncompressed HTML only; notes where Content-Length is so it can be corrected in place."""
         content_type = b""
-        for name, value in message.get("headers", ()):
+        for index, (name, value) in enumerate(message.get("headers", ())):
             lowered = name.lower()
-            if lowered == b"content-encoding" and value.strip().lower() != b"identity":
-                return False
             if lowered == b"content-type":
-                content_type = value.lower()
-        return content_type.startswith(b"text/html")
+                content_type = value
+            elif lowered == b"content-length":
+                self._length_at = index
+            elif lowered == b"content-encoding" and value.strip().lower() != b"identity":
+                return False
+        return content_type[:9].lower() == b"text/html"
 
     async def _first_body(self, body: bytes, more: bool) -> None:
         start = self._start
@@ -87,12 +100,12 @@ class BannerInjector:
             rewritten = insert_tag(body, self._tag)
             if rewritten is not None:
                 body = rewritten
-                start = _with_content_length(start, len(body))
+                self._set_length(start, len(body))
             self._mode = "pass"
             await self._send(start)
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        if any(name.lower() == b"content-length" for name, _ in start.get("headers", ())):
+        if self._length_at != -1:
             # A fixed-length stream cannot grow without buffering all of it: leave it alone.
             self._mode = "pass"
             await self._send(start)
@@ -102,10 +115,19 @@ class BannerInjector:
         await self._send(start)
         await self._stream_body(body, more)
 
+    def _set_length(self, start: Message, length: int) -> None:
+        headers = list(start.get("headers", ()))
+        entry = (b"content-length", str(length).encode("ascii"))
+        if self._length_at == -1:
+            headers.append(entry)
+        else:
+            headers[self._length_at] = entry
+        start["headers"] = headers
+
     async def _stream_body(self, body: bytes, more: bool) -> None:
         data = self._buffer + body
         self._seen += len(body)
-        if _MARKER.search(data):
+        if _MARKER in data:
             self._mode = "pass"
         else:
             found = _HEAD_END.search(data)
@@ -123,8 +145,3 @@ class BannerInjector:
             self._buffer = b""
         await self._send({"type": "http.response.body", "body": data, "more_body": more})
 
-
-def _with_content_length(start: Message, length: int) -> Message:
-    headers = [(n, v) for n, v in start.get("headers", ()) if n.lower() != b"content-length"]
-    headers.append((b"content-length", str(length).encode("ascii")))
-    return {**start, "headers": headers}

@@ -326,3 +326,14 @@ def test_works_with_add_middleware(tmp_path: Path) -> None:
     with TestClient(app) as client:
         client.cookies.update({"_fbp": "1", "session": "a"})
         assert client.get("/echo").json()["cookies"] == {"session": "a"}
+
+
+def test_set_cookie_with_odd_spelling_or_no_name_is_still_gated(gate_client: Client) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"Set-Cookie", b"_fbp=1; Path=/"), (b"set-cookie", b"session; Path=/"),
+                   (b"SET-COOKIE", b"session=ok; Path=/")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    response = gate_client(app, lifespan=False).get("/")
+    assert response.headers.get_list("set-cookie") == ["session=ok; Path=/"]
