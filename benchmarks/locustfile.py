@@ -13,7 +13,8 @@ Visitors (one user class each, weights from ``COOKIEGATE_BENCH_WEIGHTS``):
 Environment (``run.py`` sets all of these; every one has a default so ``locust -f`` works by hand):
 
 - ``COOKIEGATE_BENCH_WEIGHTS``: e.g. ``returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1``
-- ``COOKIEGATE_BENCH_RATE``: total requests/s for all users together (constant throughput); ``0`` = max rate
+- ``COOKIEGATE_BENCH_RATE``: total requests/s for all users together (each user paced
+  at ``RATE / USERS`` at a random phase); ``0`` = max rate
 - ``COOKIEGATE_BENCH_USERS``: the ``-u`` given to Locust (to split the rate per user)
 - ``COOKIEGATE_BENCH_TOKEN_FILE``: JSON ``{"all": [...], "reject": [...], "minor": [...]}`` of consent tokens;
   without it each consenting user POSTs its consent in ``on_start`` (gated variants only)
@@ -32,11 +33,11 @@ import os
 import random
 import time
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-import gevent
-from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, constant, events, task
 
 DEFAULT_WEIGHTS = "returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1"
 WEIGHTS = {
@@ -85,16 +86,26 @@ def _tracker_cookies() -> str:
             f"lang=ko; session={random.getrandbits(96):024x}")
 
 
-def _stagger() -> None:
-    """Start each paced user at a random phase: users spawned together would otherwise fire in bursts."""
-    if RATE > 0:
-        gevent.sleep(random.uniform(0, USERS / RATE))
+def paced(interval: float) -> Callable[[Any], float]:
+    """One task every ``interval`` seconds per user, each user at its own random phase.
+
+    Locust's ``constant_throughput`` keeps every user on the phase of its creation, and users spawned in
+    the same second then fire in bursts (100 requests at once every 100 ms): the queue behind each burst,
+    not the server, would set the latencies measured.
+    """
+
+    def wait_time(user: Any) -> float:
+        now = time.perf_counter()
+        due = getattr(user, "_bench_due", None)
+        due = now + random.uniform(0, interval) if due is None else max(due + interval, now)
+        user._bench_due = due
+        return due - now
+
+    return wait_time
 
 
-def _wait_time() -> Any:
-    if RATE <= 0:
-        return constant(0)
-    return constant_throughput(RATE / USERS)
+def _wait_time() -> Callable[[Any], float]:
+    return constant(0) if RATE <= 0 else paced(USERS / RATE)
 
 
 class Visitor(FastHttpUser):
@@ -111,7 +122,6 @@ class Visitor(FastHttpUser):
     pages: ClassVar[tuple[tuple[str, int], ...]] = (("/", 6), ("/privacy", 2), ("/demo-static/shop.css", 1))
 
     def on_start(self) -> None:
-        _stagger()
         self.token = ""
         if self.token_kind is not None and not TOKENS:
             self.token = self._post_consent()
@@ -203,9 +213,6 @@ class ConsentGiver(FastHttpUser):
     weight = WEIGHTS.get("consent", 0)
     abstract = weight == 0
     wait_time = _wait_time()
-
-    def on_start(self) -> None:
-        _stagger()
 
     @task
     def give_consent(self) -> None:
