@@ -26,7 +26,7 @@ from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow, no
 from cookiegate.cookies import cookie_pairs, expiry_headers, pair_value, set_cookie_name
 from cookiegate.injection import BannerInjector
 from cookiegate.minors import MINOR_RESPONSE_HEADER, MarketingParams, MinorHook, flagged_by_app
-from cookiegate.policy import Category, Policy
+from cookiegate.policy import CATEGORIES, Category, Policy
 from cookiegate.retention import validate_retention_months
 from cookiegate.services import Services, open_services
 from cookiegate.static import banner_asset_names
@@ -36,6 +36,7 @@ logger = logging.getLogger("cookiegate")
 SCOPE_KEY: Final = "cookiegate"
 _READ_HEADERS: Final = frozenset((b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded"))
 _GATED_RESPONSE_HEADERS: Final = frozenset((b"set-cookie", b"vary", MINOR_RESPONSE_HEADER))
+_CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 _VERDICT_CACHE_SIZE: Final = 8192
 _VERDICT_HEADER_LIMIT: Final = 4096
 
@@ -47,8 +48,6 @@ class _Verdict:
     consent: Consent
     blocked: tuple[str, ...]
     kept: bytes
-    sent: tuple[str, ...]
-    banner_tag: bytes
     expires_at: float
 
 
@@ -143,7 +142,8 @@ class CookieGate:
         self._no_consent = no_consent(self.policy.version)
         self._verdicts: dict[tuple[bytes, bool, bool], _Verdict] = {}
         self._bots: dict[bytes, bool] = {}
-        self._set_cookie_category: dict[bytes, Category] = {}
+        self._cookie_category: dict[bytes, Category] = {}
+        self._tags: dict[Consent, bytes] = {}
         domains = self.cookie_domains
 
         # The same few leaked names recur on every page view: build their deletion headers once.
@@ -255,11 +255,11 @@ class CookieGate:
 
         downstream: Send = send_gated
         if self.inject_banner and wants_html and not is_api and not (user_agent and self._is_bot(user_agent)):
-            downstream = BannerInjector(send_gated, verdict.banner_tag)
+            downstream = BannerInjector(send_gated, self._banner_tag(consent))
 
         try:
             if is_api:
-                await self.api(new_scope, receive, send_gated, verdict.sent)
+                await self.api(new_scope, receive, send_gated, [name for name, _ in cookie_pairs(cookie_header)])
             else:
                 await self.app(new_scope, receive, downstream)
         except BaseException:
@@ -279,24 +279,32 @@ class CookieGate:
         return known
 
     def _judge(self, cookie_header: bytes, gpc: bool, minor: bool) -> _Verdict:
-        """Decide what a Cookie header may carry for this visitor; cached, as a visitor's header repeats."""
-        pairs = cookie_pairs(cookie_header) if cookie_header else []
+        """Decide what a Cookie header may carry for this visitor; cached, as a visitor's header repeats.
+
+        A miss is common (analytics cookies such as ``_ga_<id>`` change value on every page view), so this
+        works on raw bytes with a bytes-keyed category cache: no name is decoded unless it is blocked.
+        """
+        category_of = self._cookie_category
+        pairs: list[tuple[bytes, bytes, Category]] = []
         stored: Consent | None = None
-        for name, pair in pairs:
+        for raw in cookie_header.split(b";"):
+            pair = raw.strip()
+            if not pair:
+                continue
+            name = pair.partition(b"=")[0].rstrip()
+            category = category_of.get(name)
+            if category is None:
+                category = self._remember_cookie(name)
             # The first consent cookie that verifies wins: a sibling subdomain can toss in a second
             # cookie of the same name (cookie tossing) but cannot sign one.
-            if name == CONSENT_COOKIE:
+            if stored is None and name == _CONSENT_COOKIE_BYTES:
                 stored = self.codec.decode(pair_value(pair))
-                if stored is not None:
-                    break
+            pairs.append((name, pair, category))
         consent = narrow(stored or self._no_consent, gpc=gpc, minor=minor)
-        classify = self.policy.classify
         granted = consent.granted
-        blocked = tuple(name for name, _ in pairs if classify(name) not in granted)
-        kept = b"; ".join(pair for name, pair in pairs if classify(name) in granted) if blocked else cookie_header
-        tag = self._banner_tag(consent) if self.inject_banner else b""
-        sent = tuple(name for name, _ in pairs)
-        verdict = _Verdict(consent, blocked, kept, sent, tag, self.codec.expires_at(consent))
+        blocked = tuple(name.decode("latin-1") for name, _, category in pairs if category not in granted)
+        kept = b"; ".join(pair for _, pair, category in pairs if category in granted) if blocked else cookie_header
+        verdict = _Verdict(consent, blocked, kept, self.codec.expires_at(consent))
         if len(cookie_header) <= _VERDICT_HEADER_LIMIT:
             if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
                 # Bounded: a flood of distinct headers costs a re-parse each, never unbounded memory.
@@ -304,11 +312,28 @@ class CookieGate:
             self._verdicts[(cookie_header, gpc, minor)] = verdict
         return verdict
 
+    def _remember_cookie(self, name: bytes) -> Category:
+        category = self.policy.classify(name.decode("latin-1"))
+        if len(self._cookie_category) >= _BOT_CACHE_SIZE:
+            self._cookie_category.clear()  # bounded: random names cost a classification each
+        self._cookie_category[name] = category
+        return category
+
+    def _banner_tag(self, consent: Consent) -> bytes:
+        """The injected tag for this consent, built once per distinct consent state."""
+        tag = self._tags.get(consent)
+        if tag is None:
+            if len(self._tags) >= _VERDICT_CACHE_SIZE:
+                self._tags.clear()
+            tag = self._tags[consent] = self._build_banner_tag(consent)
+        return tag
+
     def _gate_response_start(
         self, message: Message, granted: frozenset[Category], expire: tuple[str, ...], secure: bool, path: str
     ) -> Message:
         """Drop Set-Cookie of non-granted categories, consume the app's minor flag, add Vary and expiries."""
-        category_of = self._set_cookie_category
+        category_of = self._cookie_category
+        allow_all = len(granted) == len(CATEGORIES)  # "accept all": no Set-Cookie needs classifying
         out: list[tuple[bytes, bytes]] = []
         dropped: list[str] = []
         vary_at = -1
@@ -320,11 +345,11 @@ class CookieGate:
             ):
                 out.append((name, value))
                 continue
-            if lowered == b"set-cookie":
+            if lowered == b"set-cookie" and not allow_all:
                 cookie = set_cookie_name(value)
                 category = category_of.get(cookie)
                 if category is None:
-                    category = self._remember_set_cookie(cookie)
+                    category = self._remember_cookie(cookie)
                 if category not in granted:
                     dropped.append(cookie.decode("latin-1"))
                     continue
@@ -351,14 +376,7 @@ class CookieGate:
         message["headers"] = out
         return message
 
-    def _remember_set_cookie(self, cookie: bytes) -> Category:
-        category = self.policy.classify(cookie.decode("latin-1"))
-        if len(self._set_cookie_category) >= _BOT_CACHE_SIZE:
-            self._set_cookie_category.clear()
-        self._set_cookie_category[cookie] = category
-        return category
-
-    def _banner_tag(self, consent: Consent) -> bytes:
+    def _build_banner_tag(self, consent: Consent) -> bytes:
         """The injected tag, carrying the visitor's consent so a returning visitor sees no banner flicker."""
         state = consent.as_public_dict()
         state["banner"] = True
