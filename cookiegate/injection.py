@@ -19,8 +19,6 @@ _BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
 _MARKER: Final = b"data-cookiegate-api"
 _HEAD_END_LONGEST: Final = len(b"</head  >")
 _STREAM_LOOKAHEAD: Final = 256 * 1024
-#: Headers a page commonly carries that say nothing about rewriting it: skipped without lower-casing.
-_IGNORED_HEADERS: Final = frozenset((b"set-cookie", b"vary", b"cache-control", b"date", b"server", b"etag", b"location"))
 
 
 def _closing_tag_at(body: bytes) -> int:
@@ -86,8 +84,6 @@ class BannerInjector:
         """Uncompressed HTML only; notes where Content-Length is so it can be corrected in place."""
         content_type = b""
         for index, (name, value) in enumerate(message.get("headers", ())):
-            if name in _IGNORED_HEADERS:
-                continue
             lowered = name.lower()
             if lowered == b"content-type":
                 content_type = value
