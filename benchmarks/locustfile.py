@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from locust import FastHttpUser, constant, events, task
+from visitors import browser_user_agent
 
 DEFAULT_WEIGHTS = "returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1"
 WEIGHTS = {
@@ -58,25 +59,6 @@ TOKENS: dict[str, list[str]] = json.loads(Path(_token_file).read_text()) if _tok
 
 HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-_UA_TEMPLATES = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
-    " Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{patch}"
-    " Safari/605.1.15 Build/{build}",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{patch} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
-    " Version/17.0 Mobile/15E{build} Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; SM-S918N) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
-    " Mobile Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:{major}.0) Gecko/20100101 Firefox/{major}.0 Build/{build}.{patch}",
-)
-
-
-def browser_user_agent(index: int) -> str:
-    """The ``index``-th of many distinct, realistic browser User-Agents (deterministic)."""
-    template = _UA_TEMPLATES[index % len(_UA_TEMPLATES)]
-    return template.format(major=110 + index % 15, build=5000 + index // 15 % 1000, patch=index // 15000)
-
-
 def _visitor_ua() -> str:
     return browser_user_agent(random.randrange(UA_VARIETY))
 

@@ -20,21 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from visitors import browser_user_agent
+
 from cookiegate.accesslog import AccessLogWriter, TrustedProxies
 from cookiegate.consent import Consent
 from cookiegate.stores.sqlite import SQLiteAccessStore
 
-_UA_TEMPLATES = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
-    " Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{patch}"
-    " Safari/605.1.15 Build/{build}",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{patch} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
-    " Version/17.0 Mobile/15E{build} Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; SM-S918N) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch}"
-    " Mobile Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:{major}.0) Gecko/20100101 Firefox/{major}.0 Build/{build}.{patch}",
-)
 CONSENTS = (
     Consent(granted=frozenset({"necessary"}), version="2025-05", consent_id="a", chosen=True),
     Consent(granted=frozenset({"necessary", "analytics"}), version="2025-05", consent_id="b", chosen=True),
@@ -44,9 +35,8 @@ CONSENTS = (
 
 
 def user_agent(index: int) -> bytes:
-    """The same family of distinct, realistic User-Agents as ``locustfile.browser_user_agent``."""
-    template = _UA_TEMPLATES[index % len(_UA_TEMPLATES)]
-    return template.format(major=110 + index % 15, build=5000 + index // 15 % 1000, patch=index // 15000).encode()
+    """The same distinct, realistic User-Agents the Locust visitors send."""
+    return browser_user_agent(index).encode()
 
 
 def rss_kib() -> int:

@@ -317,7 +317,7 @@ class AccessLogWriter:
                 [f.encode("utf-8", "replace").decode() if isinstance(f, str) else f for f in fields],
                 option=orjson.OPT_APPEND_NEWLINE,
             )
-        # ``append`` inlined, globals bound to module names: ~0.2 µs of a ~1.5 µs budget.
+        # Globals bound to module names and the append done inline: ~0.2 µs of a ~1.5 µs budget.
         with self._lock:
             if self._written - self._ingested > self.max_spool_bytes:
                 self.dropped += 1
@@ -326,24 +326,6 @@ class AccessLogWriter:
                 self._open_segment()
             try:
                 written = _write(self._fd, line)
-            except OSError:
-                self.dropped += 1
-                return
-            self._written += written
-            self._segment_bytes += written
-            if self._segment_bytes >= SEGMENT_BYTES:
-                self._open_segment()
-
-    def append(self, line: bytes) -> None:
-        """Append one spool line, or count it dropped when the spool is full or the disk refuses it."""
-        with self._lock:
-            if self._written - self._ingested > self.max_spool_bytes:
-                self.dropped += 1
-                return
-            if self._fd < 0:
-                self._open_segment()
-            try:
-                written = os.write(self._fd, line)
             except OSError:
                 self.dropped += 1
                 return
