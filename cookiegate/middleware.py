@@ -384,21 +384,17 @@ class CookieGate:
         return self._tag_head + escaped.encode() + self._tag_tail
 
     def _websocket_scope(self, scope: Scope) -> Scope:
-        """A WebSocket handshake carries cookies too: the app sees only the granted ones."""
+        """A WebSocket handshake carries cookies too: the app sees only the granted ones, and the consent."""
         cookie_values = [v for n, v in scope["headers"] if n == b"cookie"]
-        if not cookie_values:
-            return scope
-        pairs = cookie_pairs(b"; ".join(cookie_values))
-        verified = (self.codec.decode(pair_value(p)) for n, p in pairs if n == CONSENT_COOKIE)
-        stored = next((c for c in verified if c is not None), None)
         gpc = any(n == b"sec-gpc" and v.strip() == b"1" for n, v in scope["headers"])
-        minor = self.child_directed or flagged_by_app(self.is_minor, scope)
-        consent = narrow(stored or no_consent(self.policy.version), gpc=gpc, minor=minor)
-        kept = b"; ".join(p for n, p in pairs if self.policy.classify(n) in consent.granted)
-        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
-        if kept:
-            headers.append((b"cookie", kept))
-        return {**scope, "headers": headers, SCOPE_KEY: consent}
+        minor = self.child_directed or (self.is_minor is not None and flagged_by_app(self.is_minor, scope))
+        verdict = self._judge(b"; ".join(cookie_values), gpc, minor)
+        headers = scope["headers"]
+        if verdict.blocked:
+            headers = [(n, v) for n, v in headers if n != b"cookie"]
+            if verdict.kept:
+                headers.append((b"cookie", verdict.kept))
+        return {**scope, "headers": headers, SCOPE_KEY: verdict.consent}
 
     def _start_services(self) -> None:
         self._started = True

@@ -337,3 +337,20 @@ def test_set_cookie_with_odd_spelling_or_no_name_is_still_gated(gate_client: Cli
 
     response = gate_client(app, lifespan=False).get("/")
     assert response.headers.get_list("set-cookie") == ["session=ok; Path=/"]
+
+
+def test_websocket_without_cookies_still_gets_the_consent(gate_client: Client) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    from cookiegate import get_consent
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json(sorted(get_consent(websocket.scope).granted))
+        await websocket.close()
+
+    client = gate_client(Starlette(routes=[WebSocketRoute("/ws", ws)]))
+    with client.websocket_connect("/ws") as socket:
+        assert socket.receive_json() == ["necessary"]
