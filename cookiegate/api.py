@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
@@ -173,7 +174,7 @@ class ConsentAPI:
             under14=under14 or current.under14,
             consent_id=current.consent_id,
         )
-        consent = _with_flags(consent, gpc=current.gpc, minor=current.minor or under14)
+        consent = replace(consent, gpc=current.gpc, minor=current.minor or under14)
         self._record(request, consent, method, locale)
         if return_to is not None:
             response: Response = RedirectResponse(safe_return_path(return_to), status_code=303)
@@ -185,7 +186,7 @@ class ConsentAPI:
         """Withdrawal as easy as consent (개인정보 보호법 제37조): one call, cookies expired at once."""
         consent = new_consent((), version=self.policy.version, under14=current.under14,
                               consent_id=current.consent_id)
-        consent = _with_flags(consent, gpc=current.gpc, minor=current.minor)
+        consent = replace(consent, gpc=current.gpc, minor=current.minor)
         locale = choose_locale(request.headers.get("accept-language", ""))
         self._record(request, consent, "withdrawal", locale)
         return self._answer(request, consent, sent_cookies, ())
@@ -236,19 +237,6 @@ class ConsentAPI:
         for name, value in expiry_headers(withdrawn, self.cookie_domains, secure):
             response.headers.append(name.decode(), value.decode("latin-1"))
         return withdrawn
-
-
-def _with_flags(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
-    return Consent(
-        granted=consent.granted,
-        version=consent.version,
-        consent_id=consent.consent_id,
-        issued_at=consent.issued_at,
-        under14=consent.under14,
-        gpc=gpc,
-        minor=minor,
-        chosen=True,
-    )
 
 
 def _allow(method: str, allowed: tuple[str, ...]) -> None:

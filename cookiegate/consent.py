@@ -69,7 +69,8 @@ def no_consent(version: str) -> Consent:
 
 def normalise_granted(categories: Iterable[str]) -> frozenset[Category]:
     """Known categories only, with ``necessary`` always in; unknown names are rejected by the caller."""
-    return frozenset(c for c in CATEGORIES if c in set(categories)) | _NECESSARY
+    wanted = set(categories)
+    return frozenset(c for c in CATEGORIES if c in wanted) | _NECESSARY
 
 
 def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:

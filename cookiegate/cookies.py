@@ -12,17 +12,17 @@ from typing import Final
 _EXPIRED: Final = b"=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path="
 
 
-def cookie_pairs(header: bytes) -> list[tuple[str, bytes]]:
-    """``(name, "name=value" bytes)`` for every pair in a Cookie header, in order, blanks skipped.
+def cookie_pairs(header: bytes) -> list[tuple[bytes, bytes]]:
+    """``(raw name, "name=value")`` for every pair in a Cookie header, in order, blanks skipped.
 
-    Names are decoded as latin-1 so any byte sequence (invalid UTF-8 included) still yields a name the
-    policy can classify, and an unknown one is blocked rather than crashing the request.
+    Names stay bytes (any byte sequence, invalid UTF-8 included): the gate classifies them through a
+    bytes-keyed cache and decodes (latin-1) only the names it blocks, so a miss costs no decoding.
     """
-    pairs: list[tuple[str, bytes]] = []
+    pairs: list[tuple[bytes, bytes]] = []
     for raw in header.split(b";"):
         pair = raw.strip()
         if pair:
-            pairs.append((pair.split(b"=", 1)[0].rstrip().decode("latin-1"), pair))
+            pairs.append((pair.partition(b"=")[0].rstrip(), pair))
     return pairs
 
 

@@ -259,7 +259,8 @@ class CookieGate:
 
         try:
             if is_api:
-                await self.api(new_scope, receive, send_gated, [name for name, _ in cookie_pairs(cookie_header)])
+                sent_names = [name.decode("latin-1") for name, _ in cookie_pairs(cookie_header)]
+                await self.api(new_scope, receive, send_gated, sent_names)
             else:
                 await self.app(new_scope, receive, downstream)
         except BaseException:
@@ -287,11 +288,7 @@ class CookieGate:
         category_of = self._cookie_category
         pairs: list[tuple[bytes, bytes, Category]] = []
         stored: Consent | None = None
-        for raw in cookie_header.split(b";"):
-            pair = raw.strip()
-            if not pair:
-                continue
-            name = pair.partition(b"=")[0].rstrip()
+        for name, pair in cookie_pairs(cookie_header):
             category = category_of.get(name)
             if category is None:
                 category = self._remember_cookie(name)

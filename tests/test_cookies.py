@@ -9,7 +9,7 @@ from cookiegate.cookies import cookie_pairs, expire_cookie, expiry_headers, pair
 
 def test_pairs_keep_order_and_raw_bytes() -> None:
     pairs = cookie_pairs(b'a=1;  b="two words" ;;c; =x; \xff=y')
-    assert [name for name, _ in pairs] == ["a", "b", "c", "", "\xff"]
+    assert [name for name, _ in pairs] == [b"a", b"b", b"c", b"", b"\xff"]
     assert pairs[1][1] == b'b="two words"'
     assert pair_value(pairs[1][1]) == b"two words"
 
