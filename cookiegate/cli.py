@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from cookiegate import cli_keys
 from cookiegate.accesslog import recover_spool
 from cookiegate.ledger import ConsentLedger
 from cookiegate.policy import CATEGORIES, Policy
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--policy", type=Path, help="the site's cookiegate.toml, to tell unknown cookies apart")
     commands.add_parser("migrate", parents=[stores], help="create or upgrade the store schemas")
     commands.add_parser("doctor", parents=[stores], help="check files, permissions, spool and retention")
+    cli_keys.register(commands)
     return parser
 
 
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
 
         run(host=args.host, port=args.port, data_dir=args.data_dir)
         return 0
+    if hasattr(args, "run"):
+        return int(args.run(args))
     try:
         validate_retention_months(args.retention_months)
         handler = _COMMANDS[args.command]

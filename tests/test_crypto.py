@@ -126,3 +126,17 @@ def test_cidr_lookup_matches_opened_addresses_in_the_networks() -> None:
     assert not address_in("garbage", networks)
     with pytest.raises(ValueError, match="CIDR"):
         parse_networks(["10.0.0.0/33"])
+
+
+def test_standard7_cli_keys_generate_then_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cookiegate.cli import main
+
+    path = tmp_path / "etc" / "keys.json"
+    assert main(["keys", "generate", "--key-file", str(path), "--data-dir", str(tmp_path / "data")]) == 0
+    assert "e1" in capsys.readouterr().out
+    assert main(["keys", "generate", "--key-file", str(path), "--rotate", "encryption"]) == 0
+    assert [k.id for k in load_keyring(key_file=path).encryption] == ["e1", "e2"]
+    inside = tmp_path / "data" / "keys.json"
+    assert main(["keys", "generate", "--key-file", str(inside), "--data-dir", str(tmp_path / "data")]) == 2
+    assert "inside the data dir" in capsys.readouterr().err
+    assert not inside.exists()
