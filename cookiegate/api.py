@@ -26,6 +26,7 @@ from cookiegate.consent import (
     new_consent,
 )
 from cookiegate.cookies import expiry_headers
+from cookiegate.guardian import GuardianConsents, GuardianRequestError, child_choice
 from cookiegate.policy import CATEGORIES, Category, Policy
 from cookiegate.services import Services
 from cookiegate.static import banner_asset
@@ -103,6 +104,8 @@ class ConsentAPI:
         self.services = services
         self.cookie_domains = tuple(cookie_domains)
         self.max_age = policy.consent_max_age_days * 86_400
+        self.guardian = GuardianConsents(codec, version=policy.version, max_age_seconds=self.max_age,
+                                         ledger=services.ledger)  # fmt: skip
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, sent_cookies: Iterable[str] = ()
@@ -129,6 +132,13 @@ class ConsentAPI:
             if method == "DELETE":
                 return self._withdraw(request, consent, sent_cookies)
             return await self._give(request, consent, sent_cookies)
+        if route == "/guardian":
+            # The site's server, after its own guardian check (개인정보 보호법 제22조의2, 시행령 제17조의2).
+            _allow(method, ("POST",))
+            try:
+                return _json(self.guardian.handle(request.headers, await _read_body(request)))
+            except GuardianRequestError as error:
+                raise APIError(error.status, error.code, str(error)) from error
         if route.startswith("/static/"):
             _allow(method, ("GET", "HEAD"))
             path = banner_asset(route[len("/static/") :])
@@ -166,6 +176,9 @@ class ConsentAPI:
             # Under 14: marketing consent only from a legal guardian (개인정보 보호법 제22조의2);
             # GPC: the browser's standing opt-out outranks a click.
             granted = [c for c in granted if c != "targeting"]
+        if under14 or current.minor:
+            # 제22조의2①: a child's own click grants nothing beyond what a guardian allowed (guardian.py).
+            granted = [c for c in CATEGORIES if c in child_choice(current, granted)]
         if current.consent_id and not current.chosen:
             method = "policy-renewal"  # their earlier consent was to another version of the policy
         consent = new_consent(
@@ -175,6 +188,8 @@ class ConsentAPI:
             consent_id=current.consent_id,
         )
         consent = replace(consent, gpc=current.gpc, minor=current.minor or under14)
+        if consent.minor and current.guardian_method is not None:
+            consent = replace(consent, guardian_method=current.guardian_method, guardian_at=current.guardian_at)
         self._record(request, consent, method, locale)
         if return_to is not None:
             response: Response = RedirectResponse(safe_return_path(return_to), status_code=303)

@@ -11,14 +11,17 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import orjson
 from itsdangerous import BadData, TimestampSigner
 
 from cookiegate.policy import CATEGORIES, Category
 
-ConsentMethod = Literal["banner", "api", "form", "withdrawal", "gpc", "policy-renewal"]
+ConsentMethod = Literal["banner", "api", "form", "withdrawal", "gpc", "policy-renewal", "guardian"]
+#: How the site verified a legal guardian: 개인정보 보호법 시행령 제17조의2①제1호~제7호 (see ``guardian.py``).
+GuardianMethod = Literal["sms", "card", "mobile-id", "document", "email", "phone-call", "equivalent"]
+GUARDIAN_METHODS: Final[tuple[str, ...]] = get_args(GuardianMethod)
 
 CONSENT_COOKIE: Final = "cookiegate"
 _SALT: Final = "cookiegate.consent.v1"
@@ -43,6 +46,8 @@ class Consent:
     gpc: bool = False
     minor: bool = False
     chosen: bool = False
+    guardian_method: GuardianMethod | None = None
+    guardian_at: int = 0
 
     def allows(self, category: Category) -> bool:
         """Whether cookies of ``category`` may be set or read."""
@@ -59,6 +64,9 @@ class Consent:
             "gpc": self.gpc,
             "minor": self.minor,
             "chosen": self.chosen,
+            "guardian": {"method": self.guardian_method, "verified_at": self.guardian_at}
+            if self.guardian_method
+            else None,
         }
 
 
@@ -77,12 +85,15 @@ def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
     """Apply what overrides the cookie: GPC and being under 14 both mean no targeting.
 
     GPC is a valid opt-out signal for sale/sharing; 개인정보 보호법 제22조의2 and the 맞춤형 광고 guideline
-    forbid behavioural advertising to a child under 14 even with "accept all".
+    forbid behavioural advertising to a child under 14 even with "accept all". A child's own consent is no
+    consent at all (제22조의2①: it must come from the legal guardian), so a minor without a recorded
+    guardian consent gets necessary cookies only.
     """
     minor = minor or consent.under14
     if not gpc and not minor:
         return consent
-    return replace(consent, granted=consent.granted - {"targeting"}, gpc=gpc, minor=minor)
+    granted = _NECESSARY if minor and consent.guardian_method is None else consent.granted - {"targeting"}
+    return replace(consent, granted=granted, gpc=gpc, minor=minor)
 
 
 class ConsentCodec:
@@ -93,7 +104,7 @@ class ConsentCodec:
     ``None`` (no consent), never as an error.
     """
 
-    __slots__ = ("_cache", "_max_age", "_signer", "_version")
+    __slots__ = ("_cache", "_max_age", "_signer", "_version", "secret_keys")
 
     def __init__(self, secret_keys: Sequence[str | bytes], *, version: str, max_age_seconds: int) -> None:
         if isinstance(secret_keys, str | bytes) or not secret_keys:
@@ -103,6 +114,7 @@ class ConsentCodec:
                 raise ValueError("each secret key must be at least 16 characters; use secrets.token_urlsafe()")
         keys = [key.encode() if isinstance(key, str) else key for key in secret_keys]
         self._signer = TimestampSigner(keys, salt=_SALT)
+        self.secret_keys: tuple[bytes, ...] = tuple(keys)  # also authenticate the site's guardian calls
         self._version = version
         self._max_age = max_age_seconds
         self._cache: dict[bytes, Consent | None] = {}
@@ -116,6 +128,7 @@ class ConsentCodec:
                 "id": consent.consent_id,
                 "t": consent.issued_at,
                 "u": consent.under14,
+                **({"gm": consent.guardian_method, "ga": consent.guardian_at} if consent.guardian_method else {}),
             }
         )
         return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode("ascii")
@@ -171,6 +184,11 @@ class ConsentCodec:
                 consent_id=consent_id,
                 under14=data.get("u") is True,
             )
+        guardian_method, guardian_at = data.get("gm"), data.get("ga", 0)
+        if guardian_method is not None and (
+            guardian_method not in GUARDIAN_METHODS or not isinstance(guardian_at, int)
+        ):
+            return None
         return Consent(
             granted=normalise_granted(granted),
             version=self._version,
@@ -178,6 +196,8 @@ class ConsentCodec:
             issued_at=issued_at,
             under14=data.get("u") is True,
             chosen=True,
+            guardian_method=guardian_method,
+            guardian_at=guardian_at if guardian_method else 0,
         )
 
 
