@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from cookiegate import cli_keys
+from cookiegate import cli_keys, cli_policy_text
 from cookiegate.accesslog import recover_spool
 from cookiegate.ledger import ConsentLedger
 from cookiegate.policy import CATEGORIES, Policy
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", parents=[stores], help="create or upgrade the store schemas")
     commands.add_parser("doctor", parents=[stores], help="check files, permissions, spool and retention")
     cli_keys.register(commands)
+    cli_policy_text.register(commands)
     return parser
 
 

@@ -129,6 +129,8 @@ class Policy:
     age_question: bool = True
     marketing_params: tuple[str, ...] = DEFAULT_MARKETING_PARAMS
     ui: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: 공고일: when this version was published; it may precede the 시행일 (``effective_date``).
+    announced_date: date | None = None
     _patterns: _Patterns = field(init=False, repr=False)
     _cache: dict[str, Category] = field(init=False, repr=False)
 
@@ -138,6 +140,8 @@ class Policy:
         missing = [c for c in CATEGORIES if c not in self.categories]
         if missing:
             raise ValueError(f"the policy must describe every category; add texts for {missing}")
+        if self.announced_date is not None and self.announced_date > self.effective_date:
+            raise ValueError("policy: announced_date (공고일) must not be after effective_date (시행일)")
         if self.consent_max_age_days < 1:
             raise ValueError("consent_max_age_days must be at least 1")
         self._patterns = compile_patterns(self.cookie_rules)
@@ -172,6 +176,7 @@ class Policy:
         return {
             "version": self.version,
             "effective_date": self.effective_date.isoformat(),
+            "announced_date": (self.announced_date or self.effective_date).isoformat(),
             "locale": locale,
             "privacy_policy_url": self.privacy_policy_url,
             "age_question": self.age_question,
@@ -219,6 +224,11 @@ class Policy:
             effective = raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))
         except ValueError as exc:
             raise ValueError(f"policy: effective_date {raw_date!r} is not a YYYY-MM-DD date") from exc
+        raw_announced = data.get("announced_date", effective)
+        try:
+            announced = raw_announced if isinstance(raw_announced, date) else date.fromisoformat(str(raw_announced))
+        except ValueError as exc:
+            raise ValueError(f"policy: announced_date {raw_announced!r} is not a YYYY-MM-DD date") from exc
         categories: dict[Category, CategoryInfo] = {}
         raw_categories = data.get("categories", {})
         for key in CATEGORIES:
@@ -266,6 +276,7 @@ class Policy:
             age_question=bool(data.get("age_question", True)),
             marketing_params=tuple(params),
             ui={locale: dict(table) for locale, table in ui.items()},
+            announced_date=announced,
         )
 
 

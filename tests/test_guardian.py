@@ -103,9 +103,7 @@ def test_article22_2_guardian_api_refuses_calls_not_signed_by_the_site(
         ([1, 2], "invalid_body"),
     ],
 )
-def test_statute17_2_guardian_api_rejects_bad_fields_with_422(
-    gate_client: Client, payload: object, code: str
-) -> None:
+def test_statute17_2_guardian_api_rejects_bad_fields_with_422(gate_client: Client, payload: object, code: str) -> None:
     client = gate_client()
     body = orjson.dumps(payload)
     response = client.post("/_cookiegate/guardian", content=body,
@@ -123,7 +121,11 @@ def test_statute17_2_python_hook_records_method_and_time_in_cookie_and_ledger(ga
     gate = client.app
     verified = int(time.time()) - 60
     value = record_guardian_consent(
-        gate, consent_id=child["consent_id"], granted=["functional"], method="mobile-id", verified_at=verified  # type: ignore[arg-type]
+        gate,
+        consent_id=child["consent_id"],
+        granted=["functional"],
+        method="mobile-id",
+        verified_at=verified,  # type: ignore[arg-type]
     )
     client.cookies.set("cookiegate", SimpleCookie(value)["cookiegate"].value, domain="shop.test")
     consent = client.get("/_cookiegate/consent").json()["consent"]
