@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
+from cookiegate.cli.common import Clock
 from cookiegate.crypto import KeyRingError
 from cookiegate.keyfile import KEY_FILE_ENV, KINDS, generate
 
 
-def register(commands: Any) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``keys`` to the ``cookiegate`` subparsers."""
     keys = commands.add_parser("keys", help="encryption, lookup and checkpoint-signing keys")
     actions = keys.add_subparsers(dest="keys_command", required=True)
@@ -23,10 +23,10 @@ def register(commands: Any) -> None:
     make.add_argument("--key-file", type=Path, required=True, help="e.g. /etc/cookiegate/keys.json")
     make.add_argument("--data-dir", type=Path, default=Path("./cookiegate-data"), help="refused as a location")
     make.add_argument("--rotate", action="append", choices=KINDS, default=[], help="kind of key to add")
-    make.set_defaults(run=run)
+    make.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, clock: Clock) -> int:
     try:
         added = generate(args.key_file, rotate=tuple(args.rotate), data_dir=args.data_dir)
     except KeyRingError as exc:
