@@ -136,6 +136,12 @@ class AddressCipher:
         return tuple(_tag(key_id, secret, address) for key_id, secret in self._lookup)
 
 
+def is_lookup_tag(text: str) -> bool:
+    """Whether ``text`` is a lookup tag (``<key id>.<32 hex>``) rather than an address."""
+    key_id, dot, digest = text.partition(".")
+    return bool(dot) and key_id.isalnum() and len(digest) == _TAG_HEX and all(c in "0123456789abcdef" for c in digest)
+
+
 def _tag(key_id: str, secret: bytes, address: str) -> str:
     digest = hmac.new(secret, canonical_address(address), hashlib.sha256).hexdigest()
     return f"{key_id}.{digest[:_TAG_HEX]}"

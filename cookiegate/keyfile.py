@@ -129,3 +129,15 @@ def generate(path: Path, *, rotate: tuple[KeyKind, ...] = (), data_dir: Path | N
         os.close(fd)
     os.replace(temporary, path)
     return added
+
+
+def configured_keyring(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> KeyRing | None:
+    """The key ring if ``COOKIEGATE_KEYS`` or ``COOKIEGATE_KEY_FILE`` is set, else None (encryption off).
+
+    A set but unusable configuration raises: a typo in the key path must stop the start, not silently store
+    addresses in the clear.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get(KEYS_ENV) and not env.get(KEY_FILE_ENV):
+        return None
+    return load_keyring(data_dir=data_dir, environ=env)

@@ -14,6 +14,7 @@ from typing import Protocol
 from starlette.types import Scope
 
 from cookiegate.consent import Consent, ConsentMethod
+from cookiegate.keyfile import configured_keyring
 from cookiegate.leaks import LeakCounter
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records.accesslog import AccessLog
@@ -21,6 +22,7 @@ from cookiegate.records.aggregates import BlockedCookieFlusher
 from cookiegate.records.channels import spool_root
 from cookiegate.records.ledger import ConsentLedger
 from cookiegate.records.retention import validate_retention_months
+from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.status import save_trusted_proxies
 from cookiegate.records.supervisor import IngestSupervisor
 from cookiegate.records.types import Outcome
@@ -68,6 +70,9 @@ class Services:
         """Note the proxy list for the ingester, start the counters' flusher and the ingest supervisor (idempotent)."""
         if self.data_dir is not None:
             save_trusted_proxies(self.data_dir, self.proxies.networks)
+            keys = configured_keyring(self.data_dir)  # 제29조: seal addresses before they reach the spool
+            if keys is not None and isinstance(self.access_log, AccessLog):
+                self.access_log.sealer = RecordSealer(keys)
         if self.flusher is not None:
             self.flusher.start()
         if self.supervisor is not None:

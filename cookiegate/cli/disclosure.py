@@ -9,9 +9,11 @@ from pathlib import Path
 import orjson
 
 from cookiegate.cli.common import Clock, access_store, store_options
+from cookiegate.cli.permits import permit_detail, permit_from, permit_options, refuse_inside_data_dir, sealer_for
 from cookiegate.clock import from_ms, parse_moment
 from cookiegate.records.disclosure import export_disclosure
 from cookiegate.records.retention import purge
+from cookiegate.records.staff_log import record_staff_read
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--permit", default="", help="the court permit number (required)")
     export.add_argument("--out", type=Path, required=True, help="file.jsonl or file.csv (never overwritten)")
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    permit_options(export)
     export.set_defaults(handler=_export)
 
 
@@ -56,6 +59,16 @@ def _export(args: argparse.Namespace, clock: Clock) -> int:
     if args.out.exists() and not args.force:
         print(f"cookiegate export: {args.out} exists; choose another --out or pass --force", file=sys.stderr)
         return 2
+    try:
+        scope = permit_from(args)
+        scope.check(parse_moment(args.from_), parse_moment(args.to, end=True), args.ip)
+        refuse_inside_data_dir(args.out, args.data_dir)
+        sealer = sealer_for(args.data_dir)
+        record_staff_read(args.data_dir, operator=args.operator, reason=args.reason, command="export",
+                          detail=permit_detail(scope, sealer))  # fmt: skip
+    except ValueError as exc:
+        print(f"cookiegate export: {exc}", file=sys.stderr)
+        return 2
     store = access_store(args)
     try:
         disclosure = export_disclosure(
@@ -69,6 +82,8 @@ def _export(args: argparse.Namespace, clock: Clock) -> int:
             clock=clock,
             progress=sys.stderr,
             overwrite=args.force,
+            sealer=sealer,
+            scope=scope,
         )
     finally:
         store.close()

@@ -8,7 +8,18 @@ import sys
 import orjson
 
 from cookiegate.cli.common import Clock, access_store, store_options
+from cookiegate.cli.permits import sealer_for
 from cookiegate.clock import from_ms, parse_moment, to_ms
+from cookiegate.records.sealing import RecordSealer
+
+
+def hold_selector(ip: str, sealer: RecordSealer | None) -> str:
+    """With sealed addresses a hold names the address's lookup tag, which the stored rows carry (제29조)."""
+    if sealer is None:
+        return ip
+    if "/" in ip:
+        raise ValueError("with encrypted addresses a hold names one address; add a hold per address")
+    return sealer.cipher.tag(ip)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,9 +41,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _add(args: argparse.Namespace, clock: Clock) -> int:
     start, end = parse_moment(args.from_), parse_moment(args.to, end=True)
+    selector = hold_selector(args.ip, sealer_for(args.data_dir))
     store = access_store(args, drain=False)
     try:
-        hold_id = store.add_hold(args.ip, start, end, args.reason, now_ms=to_ms(clock()))
+        hold_id = store.add_hold(selector, start, end, args.reason, now_ms=to_ms(clock()))
     finally:
         store.close()
     print(f"legal hold {hold_id} added: records of {args.ip} from {from_ms(start).isoformat()} to "

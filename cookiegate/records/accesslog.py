@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from cookiegate.consent import Consent
 from cookiegate.proxies import TrustedProxies
+from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, SpoolWriter
 from cookiegate.records.types import AccessRecord, Outcome
 
@@ -36,10 +37,12 @@ _CHAIN_MAX: Final = 1024
 class AccessLog:
     """The access log sink the gate calls once per request (contract 1); only appends to the spool."""
 
-    __slots__ = ("spool",)
+    __slots__ = ("sealer", "spool")
 
     def __init__(self, spool_dir: Path, *, max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES) -> None:
         self.spool = SpoolWriter(spool_dir, max_bytes=max_spool_bytes)
+        #: Set at startup when keys are configured: the spool then never holds an address in the clear (제29조).
+        self.sealer: RecordSealer | None = None
 
     @property
     def dropped(self) -> int:
@@ -90,6 +93,8 @@ class AccessLog:
         except orjson.JSONEncodeError:
             # A path with lone surrogates (undecodable percent-escapes) is still an access to log.
             payload = _dumps([f.encode("utf-8", "replace").decode() if isinstance(f, str) else f for f in fields])
+        if self.sealer is not None:
+            payload = self.sealer.seal_payload(payload)
         self.spool.append(payload)
 
     def close(self) -> None:

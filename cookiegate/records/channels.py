@@ -13,10 +13,12 @@ from typing import Final, Protocol
 
 import orjson
 
+from cookiegate.crypto import SealedAddressError
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records import accesslog, ledger
+from cookiegate.records.sealing import SEALED_PAYLOAD, RecordSealer
 from cookiegate.stores import AccessStore, AggregatesStore, LedgerStore
-from cookiegate.stores.protocols import SpoolProgress
+from cookiegate.stores.protocols import SpoolProgress, StoreUnavailableError
 
 _NOTICE: Final = b'{"dropped":'
 
@@ -72,17 +74,32 @@ class AccessChannel:
     proxies: TrustedProxies
     name: str = "access"
     counters: ChannelCounters = field(default_factory=ChannelCounters)
+    #: Seals addresses at rest (제29조); None when no keys are configured.
+    sealer: RecordSealer | None = None
 
     def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
         records = []
-        decode, proxies = accesslog.decode, self.proxies
-        for payload in _records_only(payloads, self.counters):
+        decode, proxies, sealer = accesslog.decode, self.proxies, self.sealer
+        for framed in _records_only(payloads, self.counters):
+            payload = _open_sealed(sealer, framed) if framed[:1] == SEALED_PAYLOAD else framed
             try:
-                records.append(decode(payload, proxies))
+                record = decode(payload, proxies)
             except ValueError:
                 self.counters.corrupt += 1
+                continue
+            records.append(record if sealer is None else sealer.seal_record(record))
         self.store.ingest(records, segment=segment, offset=offset)
         self.counters.stored += len(records)
+
+
+def _open_sealed(sealer: RecordSealer | None, payload: bytes) -> bytes:
+    """A sealed spool record is never dropped for want of a key: the ingester retries until keys are fixed."""
+    if sealer is None:
+        raise StoreUnavailableError("sealed access records in the spool, but no keys: set COOKIEGATE_KEY_FILE")
+    try:
+        return sealer.open_payload(payload)
+    except SealedAddressError as exc:
+        raise StoreUnavailableError(f"{exc}: restore the key that sealed it to the key file") from exc
 
 
 @dataclass(slots=True)

@@ -9,13 +9,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Final
 
 import orjson
 
 from cookiegate.clock import Clock, to_ms, utc_iso, utc_now
-from cookiegate.records.types import ACCESS_COLUMNS
+from cookiegate.crypto import address_in, parse_networks
+from cookiegate.records.permit import Permit
+from cookiegate.records.sealing import RecordSealer
+from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import AccessStore
 from cookiegate.stores.protocols import Disclosure
 
@@ -34,8 +38,17 @@ def export_disclosure(
     clock: Clock = utc_now,
     progress: IO[str] | None = None,
     overwrite: bool = False,
+    sealer: RecordSealer | None = None,
+    scope: Permit | None = None,
 ) -> Disclosure:
-    """Write the records in ``[from_ms, to_ms_)`` (of ``ip`` if given) to ``out`` (.jsonl or .csv); log it."""
+    """Write the records in ``[from_ms, to_ms_)`` (of ``ip`` if given) to ``out`` (.jsonl or .csv); log it.
+
+    With a ``sealer`` the stored addresses are opened only for the records written (one address: matched by
+    its lookup tags, no decryption of others; a network: the records of the period are opened and filtered).
+    With a ``scope`` (the permit) an export outside its period or addresses is refused before any read.
+    """
+    if scope is not None:
+        scope.check(from_ms, to_ms_, ip)
     if not agency.strip() or not permit.strip():
         raise ValueError(
             "a disclosure needs the requesting agency (--agency) and the court permit number (--permit); "
@@ -48,7 +61,8 @@ def export_disclosure(
         raise ValueError(f"--out must end in .jsonl or .csv, not {out.name!r}")
     if out.exists() and not overwrite:
         raise ValueError(f"{out} exists; choose another --out or pass --force to overwrite it")
-    total = store.count(from_ms, to_ms_, ip)
+    selected = _selected(store, from_ms, to_ms_, ip, sealer)
+    total = store.count(from_ms, to_ms_, ip) if sealer is None else 0
     show = progress if progress is not None and total >= _PROGRESS_FROM else None
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +71,7 @@ def export_disclosure(
         writer = csv.writer(handle) if suffix == ".csv" else None
         if writer is not None:
             writer.writerow(("time_utc", *ACCESS_COLUMNS))
-        for record in store.records(from_ms, to_ms_, ip):
+        for record in selected:
             time_utc = utc_iso(record.ts_ms)
             if writer is not None:
                 writer.writerow((time_utc, *record))
@@ -73,16 +87,33 @@ def export_disclosure(
     disclosure = Disclosure(
         at_ms=to_ms(clock()),
         agency=agency.strip(),
-        permit=permit.strip(),
+        permit=permit.strip() if scope is None else f"{scope.describe()}; operator {scope.operator.strip()}",
         from_ms=from_ms,
         to_ms=to_ms_,
-        ip=ip,
+        ip=ip if sealer is None or ip is None else sealer.cipher.seal(ip),
         records=written,
         out_file=str(out),
         sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
     )
     store.add_disclosure(disclosure)
     return disclosure
+
+
+def _selected(
+    store: AccessStore, from_ms: int, to_ms: int, ip: str | None, sealer: RecordSealer | None
+) -> Iterator[AccessRecord]:
+    if sealer is None:
+        yield from store.records(from_ms, to_ms, ip)
+        return
+    if ip is not None and "/" not in ip:
+        for tag in sealer.cipher.tags(ip):
+            yield from (sealer.open_record(r) for r in store.records(from_ms, to_ms, tag))
+        return
+    networks = None if ip is None else parse_networks([ip])
+    for record in store.records(from_ms, to_ms, None):
+        opened = sealer.open_record(record)
+        if networks is None or (opened.client_ip is not None and address_in(opened.client_ip, networks)):
+            yield opened
 
 
 def _draw_progress(stream: IO[str], done: int, total: int) -> None:

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Final
 
 from cookiegate.clock import utc_now
+from cookiegate.destruction import shred
+from cookiegate.keyfile import configured_keyring
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records import spool
 from cookiegate.records.channels import AccessChannel, AggregatesChannel, Channel, LedgerChannel, spool_root
 from cookiegate.records.retention import purge, seconds_until_next_purge
+from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.status import IngestStatus, load_trusted_proxies
 from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
 
@@ -97,7 +100,9 @@ class Ingester:
             channels.append(LedgerChannel(root / "ledger", open_ledger_store(cfg.ledger_url, create=cfg.create)))
             if cfg.access_url is not None:
                 store = open_access_store(cfg.access_url, create=cfg.create)
-                channels.append(AccessChannel(root / "access", store, self._proxies))
+                keys = configured_keyring(cfg.data_dir)  # 제29조: addresses sealed at rest when keys are set
+                sealer = None if keys is None else RecordSealer(keys)
+                channels.append(AccessChannel(root / "access", store, self._proxies, sealer=sealer))
             aggregates = open_aggregates_store(cfg.aggregates_url, create=cfg.create)
             channels.append(AggregatesChannel(root / "aggregates", aggregates))
         except BaseException:
@@ -172,7 +177,7 @@ class Ingester:
             self._offsets[key] = base
             size = os.fstat(fd).st_size
             if sealed and base >= size:
-                path.unlink(missing_ok=True)
+                shred(path)  # 시행령 제16조: overwritten, not just unlinked
                 channel.store.forget_segment(path.name)
                 self._offsets.pop(key, None)
                 return 0

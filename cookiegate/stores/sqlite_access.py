@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from cookiegate.clock import seoul_day, seoul_midnight
+from cookiegate.crypto import is_lookup_tag
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import sqlite_files as files
 from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult
@@ -54,7 +55,8 @@ class SQLiteAccessStore:
             version = files.check_schema(self._conn, self.path, SCHEMA_VERSION)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executescript(
+                # executescript() would COMMIT the BEGIN above on Python 3.11: one statement at a time.
+                for statement in (
                     f"""
                     CREATE TABLE IF NOT EXISTS partitions (
                         day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
@@ -72,7 +74,9 @@ class SQLiteAccessStore:
                         removed INTEGER NOT NULL, kept_by_hold INTEGER NOT NULL, oldest_ms INTEGER,
                         newest_ms INTEGER, partitions INTEGER NOT NULL);
                     """
-                )
+                ).split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
                 if version == 1:
                     self._from_v1()
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -187,7 +191,8 @@ class SQLiteAccessStore:
         return result
 
     def add_hold(self, ip: str, from_ms: int, to_ms: int, reason: str, *, now_ms: int) -> int:
-        files.network(ip)  # ValueError for anything that is not an address or a network
+        if not is_lookup_tag(ip):  # a sealed store's rows carry the tag, not the address (crypto.py)
+            files.network(ip)  # ValueError for anything that is not an address or a network
         if not reason.strip():
             raise ValueError("a legal hold needs a reason (case number, request reference)")
         if from_ms >= to_ms:
