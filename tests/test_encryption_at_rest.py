@@ -37,6 +37,11 @@ def sealed_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data_dir
 
 
+def export_args(data_dir: Path, *extra: str) -> list[str]:
+    window = ["--from", "2000-01-01", "--to", "2099-12-31", "--scope-from", "2000-01-01", "--scope-to", "2099-12-31"]
+    return ["export", "--data-dir", str(data_dir), *window, *PERMIT, *extra]
+
+
 def _everything_under(directory: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
 
@@ -52,8 +57,7 @@ def test_article13_export_opens_one_address_within_the_permit_and_logs_the_opera
     sealed_data_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "handover" / "export.jsonl"
-    args = ["export", "--data-dir", str(sealed_data_dir), "--from", "2000-01-01", "--to", "2099-12-31",
-            "--scope-from", "2000-01-01", "--scope-to", "2099-12-31", "--scope-ip", "203.0.113.0/24", *PERMIT]  # fmt: skip
+    args = export_args(sealed_data_dir, "--scope-ip", "203.0.113.0/24")
     assert main([*args, "--ip", CLIENT[0], "--out", str(out)]) == 0
     rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert len(rows) == 4  # three page views and the consent POST
@@ -80,9 +84,7 @@ def test_article13_export_outside_the_permit_is_refused(
     sealed_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
 ) -> None:
     out = tmp_path / "x.jsonl"
-    args = ["export", "--data-dir", str(sealed_data_dir), "--from", "2000-01-01", "--to", "2099-12-31",
-            "--scope-from", "2000-01-01", "--scope-to", "2099-12-31", "--scope-ip", "203.0.113.0/24",
-            "--out", str(out), *PERMIT, *extra]  # fmt: skip
+    args = export_args(sealed_data_dir, "--scope-ip", "203.0.113.0/24", "--out", str(out), *extra)
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
@@ -93,9 +95,7 @@ def test_article29_plain_text_export_into_the_data_dir_is_refused(
     sealed_data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = sealed_data_dir / "export.jsonl"
-    args = ["export", "--data-dir", str(sealed_data_dir), "--from", "2000-01-01", "--to", "2099-12-31",
-            "--scope-from", "2000-01-01", "--scope-to", "2099-12-31", "--scope-ip", CLIENT[0], "--ip", CLIENT[0],
-            "--out", str(out), *PERMIT]  # fmt: skip
+    args = export_args(sealed_data_dir, "--scope-ip", CLIENT[0], "--ip", CLIENT[0], "--out", str(out))
     assert main(args) == 2
     assert "inside the data dir" in capsys.readouterr().err and not out.exists()
 
