@@ -30,6 +30,7 @@ from cookiegate.consent import (
 from cookiegate.cookies import expiry_headers
 from cookiegate.guardian import GuardianConsents, GuardianRequestError, child_choice
 from cookiegate.policy import CATEGORIES, Category, Policy
+from cookiegate.policy_archive import PolicyArchive, PolicyVersions
 from cookiegate.services import Services
 from cookiegate.static import banner_asset
 
@@ -107,6 +108,11 @@ class ConsentAPI:
         self.services = services
         self.cookie_domains = tuple(cookie_domains)
         self.max_age = policy.consent_max_age_days * 86_400
+        archive = None if services.data_dir is None else PolicyArchive(services.data_dir / "policy-archive")
+        self.versions = PolicyVersions(policy, archive)
+        hashes = getattr(services.ledger, "policy_hashes", None)
+        if isinstance(hashes, dict):
+            hashes[policy.version] = self.versions.sha256  # the ledger stores the hash of the text agreed to
         self.guardian = GuardianConsents(codec, version=policy.version, max_age_seconds=self.max_age,
                                          ledger=services.ledger)  # fmt: skip
 
@@ -135,6 +141,14 @@ class ConsentAPI:
             if method == "DELETE":
                 return self._withdraw(request, consent, sent_cookies)
             return await self._give(request, consent, sent_cookies)
+        if route == "/policy/versions" or route.startswith("/policy/versions/"):
+            # Earlier versions, read-only ("이전 버전 보기"): what each visitor agreed to stays readable.
+            _allow(method, ("GET", "HEAD"))
+            wanted = route[len("/policy/versions/") :] or None if route != "/policy/versions" else None
+            found = await anyio.to_thread.run_sync(self.versions.answer, wanted)
+            if found is None:
+                raise APIError(404, "not_found", f"no archived policy version {wanted!r}")
+            return _json(found)
         if route == "/guardian":
             # The site's server, after its own guardian check (개인정보 보호법 제22조의2, 시행령 제17조의2).
             _allow(method, ("POST",))
@@ -201,6 +215,8 @@ class ConsentAPI:
         consent = replace(consent, gpc=current.gpc, minor=current.minor or under14)
         if consent.minor and current.guardian_method is not None:
             consent = replace(consent, guardian_method=current.guardian_method, guardian_at=current.guardian_at)
+        if not self.versions.archived:
+            await anyio.to_thread.run_sync(self.versions.ensure)
         self._record(request, consent, method, locale)
         if return_to is not None:
             response: Response = RedirectResponse(safe_return_path(return_to), status_code=303)

@@ -11,8 +11,10 @@ the version was superseded (default 3 years), then destroyed (제21조).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,8 @@ from typing import Any, Final
 import orjson
 
 from cookiegate.policy import LOCALES, Policy
+
+logger = logging.getLogger("cookiegate")
 
 DEFAULT_LEDGER_RETENTION_YEARS: Final = 3
 _SAFE_VERSION: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -163,3 +167,55 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+class PolicyVersions:
+    """What the consent API serves read-only: the list of versions and each one's full text ("이전 버전 보기").
+
+    Blocking file access: call ``answer`` and ``ensure`` off the event loop. Without an archive folder only the
+    current version is known.
+    """
+
+    __slots__ = ("_lock", "archive", "archived", "policy", "sha256")
+
+    def __init__(self, policy: Policy, archive: PolicyArchive | None) -> None:
+        self.policy = policy
+        self.archive = archive
+        self.sha256 = policy_sha256(policy)
+        self.archived = archive is None
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Archive the current version once per process (before the first consent to it is recorded)."""
+        with self._lock:
+            if self.archived or self.archive is None:
+                return
+            try:
+                self.archive.archive(self.policy)
+            except ValueError:
+                # The text changed under an archived version: the ledger keeps the hash of the text really
+                # shown; the operator must give the change a new version. Loud, but never a failed request.
+                logger.exception("policy %s differs from its archived text", self.policy.version)
+            except OSError:
+                logger.exception("could not archive policy %s; retrying at the next consent", self.policy.version)
+                return
+            self.archived = True
+
+    def answer(self, version: str | None) -> dict[str, object] | None:
+        """The version list (``version`` None) or one version's archived text; None if there is no such version."""
+        self.ensure()
+        archived = self.archive.versions() if self.archive is not None else []
+        if not archived:
+            archived = [_archived(policy_document(self.policy), self.sha256)]
+        if version is None:
+            superseded = {
+                v.version: s for v, s in zip(archived, [*(a.effective for a in archived[1:]), None], strict=True)
+            }
+            return {
+                "current": self.policy.version,
+                "versions": [v.summary(superseded[v.version]) for v in archived],
+            }
+        for candidate in archived:
+            if candidate.version == version:
+                return {**candidate.summary(None), "read_only": True, "document": candidate.document}
+        return None

@@ -58,6 +58,9 @@ def test_article22_2_guardian_consent_over_the_signed_api_grants_what_the_guardi
     current = client.get("/_cookiegate/consent").json()
     assert current["consent"]["consent_id"] == child["consent_id"]
     assert [event["method"] for event in current["history"]] == ["api", "guardian"]
+    # 시행령 제17조의2: the ledger keeps how and when the guardian was verified.
+    assert current["history"][-1]["guardian"]["method"] == "sms"
+    assert current["history"][-1]["guardian"]["verified_at"]
 
 
 def test_article22_2_child_may_narrow_but_never_widen_the_guardian_grant(gate_client: Client) -> None:

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from cookiegate.policy import Policy
 from cookiegate.policy_archive import PolicyArchive, policy_sha256
+from tests.conftest import accept
 
 
 def policy(tmp_path: Path, version: str, effective: str, announced: str | None = None, extra: str = "") -> Policy:
@@ -73,3 +76,25 @@ def test_edited_archive_file_shows_a_different_hash_and_bad_names_are_refused(tm
     path.write_bytes(path.read_bytes().replace("필수 쿠키".encode(), "필요 쿠키".encode()))
     assert archive.get("v1").sha256 != original  # type: ignore[union-attr]
     assert archive.get("../etc/passwd") is None
+
+
+def test_article22_old_versions_are_served_read_only_and_the_ledger_stores_the_text_hash(
+    gate_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    old = gate_client()
+    accept(old, ["analytics"])
+    current = policy(tmp_path, "2027-01-01", "2027-01-01", announced="2026-12-15")
+    client = gate_client(policy=current)
+    listing = client.get("/_cookiegate/policy/versions").json()
+    assert listing["current"] == "2027-01-01"
+    assert [v["version"] for v in listing["versions"]] == ["2026-11-01", "2027-01-01"]
+    assert listing["versions"][0]["superseded_date"] == "2027-01-01"
+    assert listing["versions"][1]["announced_date"] == "2026-12-15"
+    earlier = client.get("/_cookiegate/policy/versions/2026-11-01").json()
+    assert earlier["read_only"] is True and earlier["sha256"] == policy_sha256(Policy.default())
+    assert earlier["document"]["texts"]["en"]["categories"][2]["name"] == "Analytics"
+    assert client.get("/_cookiegate/policy/versions/1999").status_code == 404
+    assert client.post("/_cookiegate/policy/versions").status_code == 405
+    accept(client, ["functional"])
+    history = client.get("/_cookiegate/consent").json()["history"]
+    assert history[-1]["policy_sha256"] == policy_sha256(current)

@@ -13,7 +13,7 @@ from typing import Final
 
 import orjson
 
-from cookiegate.records.types import LedgerEvent
+from cookiegate.records.types import LEDGER_EVIDENCE, LedgerEvent
 
 _HASHED: Final = (
     "seq", "at_ms", "consent_id", "policy_version", "locale", "granted", "method", "under14", "gpc", "minor",
@@ -25,7 +25,9 @@ def chain_hash(prev_hash: str, event: LedgerEvent) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON (sorted keys, every field but ``hash``)."""
     fields = event._asdict()
     fields["prev_hash"] = prev_hash
-    canonical = orjson.dumps({key: fields[key] for key in _HASHED}, option=orjson.OPT_SORT_KEYS)
+    hashed = {key: fields[key] for key in _HASHED}
+    hashed.update((key, fields[key]) for key in LEDGER_EVIDENCE if fields[key] is not None)
+    canonical = orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
 
 

@@ -22,7 +22,7 @@ from cookiegate.consent import Consent, ConsentMethod
 from cookiegate.policy import CATEGORIES
 from cookiegate.records import spool
 from cookiegate.records.spool import SpoolWriter
-from cookiegate.records.types import LedgerEvent
+from cookiegate.records.types import LEDGER_EVIDENCE, LedgerEvent
 from cookiegate.stores import LedgerStore, StoreMissingError, open_ledger_store
 
 
@@ -44,7 +44,7 @@ def decode(payload: bytes) -> LedgerEvent:
     """The event of one spooled payload (in the ingest process); raises ``ValueError`` if malformed."""
     try:
         fields = orjson.loads(payload)
-        return LedgerEvent(*fields[:10])
+        return LedgerEvent(*fields[:10])._replace(**dict(zip(LEDGER_EVIDENCE, fields[10:13], strict=False)))
     except (orjson.JSONDecodeError, TypeError) as exc:
         raise ValueError("malformed ledger event") from exc
 
@@ -61,6 +61,8 @@ class ConsentLedger:
         self._clock = clock or _now_ms
         self._store: LedgerStore | None = None
         self._lock = threading.Lock()
+        #: Policy version -> SHA-256 of its full text, filled by the consent API (``policy_archive.py``).
+        self.policy_hashes: dict[str, str] = {}
 
     def record(self, consent: Consent, *, method: ConsentMethod, locale: str, client_ip: str | None) -> bool:
         """Append one consent event to the spool; False if it could not be written (counted in ``spool.dropped``)."""
@@ -75,8 +77,11 @@ class ConsentLedger:
             int(consent.gpc),
             int(consent.minor),
             truncate_ip(client_ip),
+            guardian_method=consent.guardian_method,
+            guardian_at_ms=consent.guardian_at * 1000 if consent.guardian_method else None,
+            policy_sha256=self.policy_hashes.get(consent.version),
         )
-        return self.spool.append(orjson.dumps(event[:10]))
+        return self.spool.append(orjson.dumps([*event[:10], *event[13:]]))
 
     def history(self, consent_id: str) -> list[dict[str, object]]:
         """The visitor's own events, oldest first, as JSON-able dicts (their right of access, 제35조).
@@ -139,6 +144,10 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _iso(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="seconds")
+
+
 def _as_dicts(events: list[LedgerEvent]) -> list[dict[str, object]]:
     return [
         {
@@ -150,6 +159,10 @@ def _as_dicts(events: list[LedgerEvent]) -> list[dict[str, object]]:
             "under14": bool(e.under14),
             "gpc": bool(e.gpc),
             "ip_prefix": e.ip_prefix,
+            "policy_sha256": e.policy_sha256,
+            "guardian": None
+            if e.guardian_method is None
+            else {"method": e.guardian_method, "verified_at": _iso(e.guardian_at_ms or 0)},
         }
         for e in events
     ]

@@ -63,7 +63,14 @@ class LedgerEvent(NamedTuple):
     seq: int = 0
     prev_hash: str = ""
     hash: str = ""
+    #: 개인정보 보호법 시행령 제17조의2: how and when the site verified the legal guardian (guardian events only).
+    guardian_method: str | None = None
+    guardian_at_ms: int | None = None
+    #: SHA-256 of the full policy text the visitor was shown (``policy_archive.py``; 제22조 proof of consent).
+    policy_sha256: str | None = None
 
 
+#: Fields after the chain fields: hashed only when set, so chains written before them still verify.
+LEDGER_EVIDENCE: Final[tuple[str, ...]] = ("guardian_method", "guardian_at_ms", "policy_sha256")
 #: Column order of a ledger event in every store.
 LEDGER_COLUMNS: Final[tuple[str, ...]] = LedgerEvent._fields

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Final
 
 from cookiegate.records.chain import seal
-from cookiegate.records.types import LEDGER_COLUMNS, LedgerEvent
+from cookiegate.records.types import LEDGER_COLUMNS, LEDGER_EVIDENCE, LedgerEvent
 from cookiegate.stores import sqlite_files as files
 from cookiegate.stores.protocols import LedgerStats
 
-SCHEMA_VERSION: Final = 2
+#: 3: guardian verification and policy SHA-256 columns (issue #10).
+SCHEMA_VERSION: Final = 3
 _COLUMNS: Final = ", ".join(LEDGER_COLUMNS)
 _INSERT: Final = f"INSERT INTO consent_events ({_COLUMNS}) VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
 
@@ -40,10 +41,15 @@ class SQLiteLedgerStore:
                     ip_prefix TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS consent_events_by_id ON consent_events (consent_id, seq);
                 {files.SPOOL_PROGRESS_DDL};
-                PRAGMA user_version = {SCHEMA_VERSION};
-                COMMIT;
                 """
             )
+            present = {row[1] for row in self._conn.execute("PRAGMA table_info(consent_events)")}
+            for column in LEDGER_EVIDENCE:
+                if column not in present:
+                    kind = "INTEGER" if column.endswith("_ms") else "TEXT"
+                    self._conn.execute(f"ALTER TABLE consent_events ADD COLUMN {column} {kind}")
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
         return SCHEMA_VERSION
 
     def append(self, events: Sequence[LedgerEvent], *, segment: str, offset: int) -> list[LedgerEvent]:
