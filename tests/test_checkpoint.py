@@ -90,3 +90,36 @@ def test_checkpoints_inside_the_data_dir_or_without_a_key_are_refused(tmp_path: 
     with pytest.raises(KeyRingError, match="signing"):
         CheckpointLog(tmp_path / "cp.jsonl", type(ring)(ring.encryption, ring.lookup, ()))
     assert "no checkpoints yet" in CheckpointLog(tmp_path / "none.jsonl", ring).verify(chain(2)).warnings[0]
+
+
+def test_article22_cli_checkpoint_catches_consent_events_deleted_from_the_end_of_a_real_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from starlette.testclient import TestClient
+
+    from cookiegate import CookieGate
+    from cookiegate.cli import main
+    from cookiegate.keyfile import KEY_FILE_ENV
+    from tests.conftest import SECRET, accept, tiny_app
+
+    keys = tmp_path / "etc" / "keys.json"
+    generate(keys)
+    monkeypatch.setenv(KEY_FILE_ENV, str(keys))
+    data_dir = tmp_path / "data"
+    with TestClient(CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data_dir), base_url="http://shop.test") as c:
+        for granted in (["analytics"], [], ["functional"], ["analytics", "functional"]):
+            accept(c, granted)
+    common = ["--data-dir", str(data_dir), "--file", str(tmp_path / "offsite" / "ledger-checkpoints.jsonl")]
+    assert main(["ingest", "--data-dir", str(data_dir), "--once", "--create"]) == 0
+    assert main(["checkpoint", "write", *common]) == 0
+    assert "event 4" in capsys.readouterr().out
+    assert main(["checkpoint", "verify", *common]) == 0
+    with sqlite3.connect(data_dir / "ledger.db") as conn:
+        conn.execute("DELETE FROM consent_events WHERE seq > 2")
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0  # the bare chain cannot see it...
+    assert main(["checkpoint", "verify", *common]) == 1  # ...the checkpoint can
+    assert "2 event(s) were cut off the end" in capsys.readouterr().err
+    inside = ["checkpoint", "write", "--data-dir", str(data_dir), "--file", str(data_dir / "cp.jsonl")]
+    assert main(inside) == 2
