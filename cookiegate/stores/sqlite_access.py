@@ -55,9 +55,7 @@ class SQLiteAccessStore:
             version = files.check_schema(self._conn, self.path, SCHEMA_VERSION)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                # executescript() would COMMIT the BEGIN above on Python 3.11: one statement at a time.
-                for statement in (
-                    f"""
+                for statement in f"""
                     CREATE TABLE IF NOT EXISTS partitions (
                         day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
                     {files.SPOOL_PROGRESS_DDL};
@@ -73,8 +71,8 @@ class SQLiteAccessStore:
                         id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, cutoff_ms INTEGER NOT NULL,
                         removed INTEGER NOT NULL, kept_by_hold INTEGER NOT NULL, oldest_ms INTEGER,
                         newest_ms INTEGER, partitions INTEGER NOT NULL);
-                    """
-                ).split(";"):
+                    """.split(";"):
+                    # One by one: ``executescript`` would commit the transaction it runs in.
                     if statement.strip():
                         self._conn.execute(statement)
                 if version == 1:
@@ -82,7 +80,8 @@ class SQLiteAccessStore:
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._load_partitions()
         return SCHEMA_VERSION
@@ -160,7 +159,8 @@ class SQLiteAccessStore:
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 self._load_partitions()  # another process may have created or purged partitions meanwhile
                 raise
 
@@ -182,7 +182,8 @@ class SQLiteAccessStore:
                 result = purge_partitions(self._conn, self._partitions, cutoff_ms, now_ms=now_ms)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             finally:
                 self._load_partitions()
