@@ -89,16 +89,17 @@ def test_export_is_refused_without_a_permit_and_logged_with_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(tmp_path)
-    out_file = tmp_path / "disclosure.jsonl"
-    args = ("export", "--data-dir", str(tmp_path), "--from", "2025-05-01", "--to", "2025-05-15", "--out", str(out_file))
+    out_file = tmp_path.parent / f"{tmp_path.name}-disclosure.jsonl"  # plain text never goes into the data dir
+    args = ("export", "--data-dir", str(tmp_path), "--from", "2025-05-01", "--to", "2025-05-15", "--out", str(out_file),
+            *PERMIT_SCOPE)  # fmt: skip
     code, _, err = run(capsys, *args, "--agency", "Seoul police")
     assert code != 0 and "permit" in err and not out_file.exists()
     code, _, _ = run(capsys, *args, "--agency", "Seoul police", "--permit", "2025-영장-42", "--ip", "192.0.2.0/24")
     assert code == 0
     assert [orjson.loads(line)["path"] for line in out_file.read_text().splitlines()] == ["/a", "/b"]
     (entry,) = SQLiteAccessStore(tmp_path / "access.db").disclosures()
-    assert (entry.permit, entry.records) == ("2025-영장-42", 2)
-    code, _, err = run(capsys, *args, "--agency", "Seoul police", "--permit", "2025-영장-43")
+    assert (entry.permit.split(" ")[0], entry.records) == ("2025-영장-42", 2)
+    code, _, err = run(capsys, *args, "--agency", "Seoul police", "--permit", "2025-영장-43", "--ip", "192.0.2.1")
     assert code == 2 and "--force" in err and len(out_file.read_text().splitlines()) == 2
 
 
@@ -120,9 +121,14 @@ def test_migrate_and_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 1 and "cookiegate purge" in err
 
 
+PERMIT_SCOPE = ("--court", "서울중앙지방법원", "--permit-date", "2025-05-20", "--scope-from", "2025-01-01",
+                "--scope-to", "2025-05-31", "--scope-ip", "192.0.2.0/24", "--operator", "kim", "--reason", "permit")
+
+
 @pytest.mark.parametrize("command", [["verify"], ["purge"], ["report"], ["doctor"], ["hold", "list"],
                                      ["export", "--from", "2025-01-01", "--to", "2025-01-02", "--agency", "a",
-                                      "--permit", "p", "--out", "x.jsonl"]])  # fmt: skip
+                                      "--permit", "p", "--out", "x.jsonl", "--ip", "192.0.2.1",
+                                      *PERMIT_SCOPE]])  # fmt: skip
 def test_a_store_command_on_a_mistyped_data_dir_fails_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:

@@ -64,13 +64,13 @@ def _export(args: argparse.Namespace, clock: Clock) -> int:
         scope.check(parse_moment(args.from_), parse_moment(args.to, end=True), args.ip)
         refuse_inside_data_dir(args.out, args.data_dir)
         sealer = sealer_for(args.data_dir)
-        record_staff_read(args.data_dir, operator=args.operator, reason=args.reason, command="export",
-                          detail=permit_detail(scope, sealer))  # fmt: skip
     except ValueError as exc:
         print(f"cookiegate export: {exc}", file=sys.stderr)
         return 2
-    store = access_store(args)
+    store = access_store(args)  # refuses a data dir without stores before anything is written there
     try:
+        record_staff_read(args.data_dir, operator=args.operator, reason=args.reason, command="export",
+                          detail=permit_detail(scope, sealer))  # fmt: skip
         disclosure = export_disclosure(
             store,
             from_ms=parse_moment(args.from_),

@@ -15,9 +15,9 @@ from cookiegate.records.sealing import RecordSealer
 def permit_options(parser: argparse.ArgumentParser) -> None:
     """The permit's details (통신비밀보호법 제13조) and who runs the export, all required."""
     parser.add_argument("--court", default="", help="the court that issued the permit (required)")
-    parser.add_argument("--permit-date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
-    parser.add_argument("--scope-from", required=True, help="first day (or ISO time) the permit covers")
-    parser.add_argument("--scope-to", required=True, help="last day (inclusive) or exclusive ISO time")
+    parser.add_argument("--permit-date", type=date.fromisoformat, help="YYYY-MM-DD the permit was issued (required)")
+    parser.add_argument("--scope-from", help="first day (or ISO time) the permit covers (required)")
+    parser.add_argument("--scope-to", help="last day (inclusive) or exclusive ISO time the permit covers (required)")
     parser.add_argument("--scope-ip", action="append", default=[], help="an address or CIDR the permit names")
     operator_options(parser)
 
@@ -28,6 +28,14 @@ def operator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def permit_from(args: argparse.Namespace) -> Permit:
+    """The permit the options describe; ValueError naming what is missing (통신비밀보호법 제13조)."""
+    needed = ("permit", "agency", "court", "permit_date", "scope_from", "scope_to", "operator", "reason")
+    missing = [f"--{name.replace('_', '-')}" for name in needed if not getattr(args, name)]
+    if missing or not args.scope_ip:
+        raise ValueError(
+            f"refused: a disclosure needs the court permit's details: {' '.join(missing) or '--scope-ip'} "
+            "(통신비밀보호법 제13조: access records are disclosed only against a permit, within its scope)"
+        )
     return Permit(
         number=args.permit,
         court=args.court,
