@@ -20,6 +20,7 @@ from cookiegate.proxies import TrustedProxies
 from cookiegate.records.accesslog import AccessLog
 from cookiegate.records.aggregates import BlockedCookieFlusher
 from cookiegate.records.channels import spool_root
+from cookiegate.records.gpc import GpcEvents
 from cookiegate.records.ledger import ConsentLedger
 from cookiegate.records.retention import validate_retention_months
 from cookiegate.records.sealing import RecordSealer
@@ -73,6 +74,8 @@ class Services:
             keys = configured_keyring(self.data_dir)  # 제29조: seal addresses before they reach the spool
             if keys is not None and isinstance(self.access_log, AccessLog):
                 self.access_log.sealer = RecordSealer(keys)
+        if isinstance(self.access_log, AccessLog) and self.ledger is not None:
+            self.access_log.gpc_events = GpcEvents(self.ledger)
         if self.flusher is not None:
             self.flusher.start()
         if self.supervisor is not None:

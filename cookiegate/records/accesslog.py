@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from cookiegate.consent import Consent
 from cookiegate.proxies import TrustedProxies
+from cookiegate.records.gpc import GpcEvents
 from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, SpoolWriter
 from cookiegate.records.types import AccessRecord, Outcome
@@ -37,12 +38,14 @@ _CHAIN_MAX: Final = 1024
 class AccessLog:
     """The access log sink the gate calls once per request (contract 1); only appends to the spool."""
 
-    __slots__ = ("sealer", "spool")
+    __slots__ = ("gpc_events", "sealer", "spool")
 
     def __init__(self, spool_dir: Path, *, max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES) -> None:
         self.spool = SpoolWriter(spool_dir, max_bytes=max_spool_bytes)
         #: Set at startup when keys are configured: the spool then never holds an address in the clear (제29조).
         self.sealer: RecordSealer | None = None
+        #: Set at startup: records a ``gpc`` ledger event once per visitor and policy version (records/gpc.py).
+        self.gpc_events: GpcEvents | None = None
 
     @property
     def dropped(self) -> int:
@@ -67,6 +70,8 @@ class AccessLog:
         they stay out of this log (issue #10); consent is proven by the ledger, blocked cookies by aggregates.
         """
         duration_ns = _perf_counter_ns() - started_ns
+        if consent.gpc and self.gpc_events is not None:
+            self.gpc_events.note(consent)
         host = b""
         for name, value in scope["headers"]:
             if name == b"host":

@@ -1,0 +1,32 @@
+"""GPC as a consent method: recorded once per visitor and policy version (개인정보 보호법 제22조: proof of consent,
+including the browser's standing refusal)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.testclient import TestClient
+
+from tests.conftest import accept
+
+Client = Callable[..., TestClient]
+
+
+def test_article22_gpc_signal_is_recorded_once_per_visitor_and_version(gate_client: Client) -> None:
+    client = gate_client()
+    accept(client, ["analytics", "targeting"])
+    for _ in range(3):
+        assert "targeting" not in client.get("/echo", headers={"Sec-GPC": "1"}).json()["granted"]
+    client.get("/echo")  # no signal: nothing recorded
+    history = client.get("/_cookiegate/consent").json()["history"]
+    assert [event["method"] for event in history] == ["api", "gpc"]
+    assert history[-1]["gpc"] is True and "targeting" not in history[-1]["granted"]
+
+
+def test_article22_choice_made_while_gpc_is_on_is_recorded_as_such(gate_client: Client) -> None:
+    client = gate_client()
+    response = client.post("/_cookiegate/consent", json={"granted": ["targeting"], "under14": False},
+                           headers={"Sec-GPC": "1"})  # fmt: skip
+    assert response.status_code == 200
+    (event,) = client.get("/_cookiegate/consent").json()["history"]
+    assert event["gpc"] is True and event["granted"] == ["necessary"]
