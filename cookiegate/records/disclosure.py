@@ -17,6 +17,7 @@ import orjson
 
 from cookiegate.clock import Clock, to_ms, utc_iso, utc_now
 from cookiegate.crypto import address_in, parse_networks
+from cookiegate.destruction import shred
 from cookiegate.records.permit import Permit
 from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
@@ -66,6 +67,7 @@ def export_disclosure(
     show = progress if progress is not None and total >= _PROGRESS_FROM else None
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
+    shred(out)  # a replaced export is overwritten, not just truncated (시행령 제16조); a missing one is a no-op
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle) if suffix == ".csv" else None
