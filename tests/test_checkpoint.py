@@ -123,3 +123,20 @@ def test_article22_cli_checkpoint_catches_consent_events_deleted_from_the_end_of
     assert "2 event(s) were cut off the end" in capsys.readouterr().err
     inside = ["checkpoint", "write", "--data-dir", str(data_dir), "--file", str(data_dir / "cp.jsonl")]
     assert main(inside) == 2
+
+
+def test_article22_ingester_daily_checkpoint_goes_to_the_configured_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate.records.checkpoint import CHECKPOINT_FILE_ENV, daily_checkpoint
+
+    keys = tmp_path / "etc" / "keys.json"
+    generate(keys)
+    ring = load_keyring(key_file=keys)
+    assert daily_checkpoint(chain(3), ring, tmp_path / "data") is None  # not configured: nothing written
+    target = tmp_path / "offsite" / "cp.jsonl"
+    monkeypatch.setenv(CHECKPOINT_FILE_ENV, str(target))
+    written = daily_checkpoint(iter(chain(3)), ring, tmp_path / "data")
+    assert written is not None and written.seq == 3
+    assert CheckpointLog(target, ring).verify(chain(3)).ok
+    assert daily_checkpoint(iter(()), ring, tmp_path / "data") is None

@@ -14,10 +14,7 @@ from pathlib import Path
 from cookiegate.cli.common import Clock, access_store, ledger_store, store_options
 from cookiegate.keyfile import load_keyring
 from cookiegate.records.chain import verify
-from cookiegate.records.checkpoint import CheckpointLog
-
-#: Where checkpoints go when ``--file`` is not given.
-CHECKPOINT_FILE_ENV = "COOKIEGATE_CHECKPOINT_FILE"
+from cookiegate.records.checkpoint import CHECKPOINT_FILE_ENV, CheckpointLog
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

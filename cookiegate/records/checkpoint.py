@@ -164,3 +164,18 @@ def _valid(key: Ed25519PublicKey, checkpoint: Checkpoint) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+#: Where the ingest process writes its daily checkpoint (outside the data dir); unset: only the CLI writes them.
+CHECKPOINT_FILE_ENV: Final = "COOKIEGATE_CHECKPOINT_FILE"
+
+
+def daily_checkpoint(events: Iterable[tuple[int, str]], keys: KeyRing, data_dir: Path) -> Checkpoint | None:
+    """Sign the head of ``events`` into ``$COOKIEGATE_CHECKPOINT_FILE`` (the ingester calls this once a day)."""
+    target = os.environ.get(CHECKPOINT_FILE_ENV)
+    if not target or not keys.signing:
+        return None
+    seq, head_hash = max(events, key=lambda event: event[0], default=(0, ""))
+    if seq == 0:
+        return None
+    return CheckpointLog(Path(target), keys, data_dir=data_dir).write(seq, head_hash)

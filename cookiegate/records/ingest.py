@@ -26,6 +26,7 @@ from cookiegate.keyfile import configured_keyring
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records import spool
 from cookiegate.records.channels import AccessChannel, AggregatesChannel, Channel, LedgerChannel, spool_root
+from cookiegate.records.checkpoint import daily_checkpoint
 from cookiegate.records.retention import purge, seconds_until_next_purge
 from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.status import IngestStatus, load_trusted_proxies
@@ -233,6 +234,10 @@ class Ingester:
             if isinstance(channel, AccessChannel):
                 result = purge(channel.store, months=self.config.retention_months)
                 self.status.note_purge(result)
+            if isinstance(channel, LedgerChannel):
+                keys = configured_keyring(self.config.data_dir)
+                if keys is not None:  # the daily signed head, kept apart (records/checkpoint.py)
+                    daily_checkpoint(((e.seq, e.hash) for e in channel.store.rows()), keys, self.config.data_dir)
 
     def _backlog(self) -> int:
         return sum(c.counters.backlog_bytes for c in self._channels)
