@@ -12,7 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cookiegate.cli import admin, checkpoints, disclosure, holds, inspect, keys, policy_text, rights
+from cookiegate.cli import (
+    admin,
+    checkpoints,
+    disclosure,
+    holds,
+    inspect,
+    keys,
+    ledger_retention,
+    policy_text,
+    rights,
+)
 from cookiegate.cli.common import Clock, store_errors
 from cookiegate.clock import utc_now
 from cookiegate.stores import StoreMissingError
@@ -21,7 +31,7 @@ from cookiegate.stores import StoreMissingError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cookiegate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (admin, disclosure, holds, inspect, keys, policy_text, checkpoints, rights):
+    for module in (admin, disclosure, holds, inspect, keys, policy_text, checkpoints, rights, ledger_retention):
         module.register(commands)
     return parser
 

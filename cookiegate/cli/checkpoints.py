@@ -43,7 +43,7 @@ def _write(args: argparse.Namespace, clock: Clock) -> int:
     access_store(args).close()  # stores what the spool holds first, so the head is today's
     store = ledger_store(args)
     try:
-        check = verify(store.rows())
+        check = verify(store.rows(), store.anchor() if hasattr(store, "anchor") else None)
     finally:
         store.close()
     if not check.ok:
@@ -61,9 +61,10 @@ def _verify(args: argparse.Namespace, clock: Clock) -> int:
     store = ledger_store(args)
     try:
         events = list(store.rows())
+        anchor = store.anchor() if hasattr(store, "anchor") else None
     finally:
         store.close()
-    chain = verify(events)
+    chain = verify(events, anchor)
     found = log.verify(((e.seq, e.hash) for e in events), clock())
     for warning in found.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -49,14 +49,14 @@ class ChainCheck:
     reason: str = ""
 
 
-def verify(events: Iterable[LedgerEvent]) -> ChainCheck:
+def verify(events: Iterable[LedgerEvent], anchor: tuple[int, str] | None = None) -> ChainCheck:
     """Walk the chain: sequence numbers without gaps, each ``prev_hash`` the hash before, each hash recomputed.
 
     A deleted event shows as a gap or a ``prev_hash`` mismatch, an edited one as a hash mismatch. Cutting
     events off the end leaves a valid shorter chain: anchor ``head_hash`` outside (checkpoints, issue #10).
     """
-    prev_hash = ""
-    expected = 1
+    # After a retention purge the chain starts after ``anchor`` (the last destroyed event's number and hash).
+    expected, prev_hash = (1, "") if anchor is None else (anchor[0] + 1, anchor[1])
     for event in events:
         reason = ""
         if event.seq != expected:

@@ -41,6 +41,8 @@ class SQLiteLedgerStore:
                     ip_prefix TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS consent_events_by_id ON consent_events (consent_id, seq);
                 {files.SPOOL_PROGRESS_DDL};
+                CREATE TABLE IF NOT EXISTS chain_anchor (
+                    seq INTEGER NOT NULL, hash TEXT NOT NULL, at_ms INTEGER NOT NULL);
                 """
             )
             present = {row[1] for row in self._conn.execute("PRAGMA table_info(consent_events)")}
@@ -102,6 +104,31 @@ class SQLiteLedgerStore:
             count = int(self._conn.execute("SELECT count(*) FROM consent_events").fetchone()[0])
             head = self._conn.execute("SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1").fetchone()
         return LedgerStats(count, 0 if head is None else int(head[0]), "" if head is None else str(head[1]))
+
+    def anchor(self) -> tuple[int, str] | None:
+        """The last event destroyed by retention (the chain continues from its hash), or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq, hash FROM chain_anchor ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def purge_through(self, seq: int, *, now_ms: int) -> int:
+        """Destroy events 1..``seq`` (제21조; ``secure_delete`` overwrites them), keeping the hash they end on."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT hash FROM consent_events WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    self._conn.execute("ROLLBACK")
+                    return 0
+                anchor = (seq, row[0], now_ms)
+                self._conn.execute("INSERT INTO chain_anchor (seq, hash, at_ms) VALUES (?, ?, ?)", anchor)
+                removed = self._conn.execute("DELETE FROM consent_events WHERE seq <= ?", (seq,)).rowcount
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(removed)
 
     def close(self) -> None:
         with self._lock:
