@@ -90,6 +90,8 @@ def test_no_cookie_of_a_non_granted_category_passes(
         allowed |= granted
         if under14 or gpc:
             allowed.discard("targeting")
+        if under14:  # 제22조의2①: without a guardian's consent a child gets necessary cookies only
+            allowed = {"necessary"}
     joined = [(b"cookie", b"; ".join(pairs))] if pairs else []
     headers = [(b"cookie", p) for p in pairs] if split else joined
     if gpc:
