@@ -78,16 +78,21 @@ class AccessChannel:
     sealer: RecordSealer | None = None
 
     def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
-        records = []
         decode, proxies, sealer = accesslog.decode, self.proxies, self.sealer
-        for framed in _records_only(payloads, self.counters):
-            payload = _open_sealed(sealer, framed) if framed[:1] == SEALED_PAYLOAD else framed
-            try:
-                record = decode(payload, proxies)
-            except ValueError:
-                self.counters.corrupt += 1
-                continue
-            records.append(record if sealer is None else sealer.seal_record(record))
+        kept = _records_only(payloads, self.counters)
+        if sealer is not None or any(payload[:1] == SEALED_PAYLOAD for payload in kept):
+            kept = [_open_sealed(sealer, p) if p[:1] == SEALED_PAYLOAD else p for p in kept]
+        try:
+            records = [decode(payload, proxies) for payload in kept]
+        except ValueError:  # rare: redo one by one to keep every good record
+            records = []
+            for payload in kept:
+                try:
+                    records.append(decode(payload, proxies))
+                except ValueError:
+                    self.counters.corrupt += 1
+        if sealer is not None:
+            records = [sealer.seal_record(record) for record in records]
         self.store.ingest(records, segment=segment, offset=offset)
         self.counters.stored += len(records)
 
