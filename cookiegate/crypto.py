@@ -14,10 +14,10 @@ requested time window.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import ipaddress
 import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -31,6 +31,7 @@ _AAD: Final = b"cookiegate.client-address.v1"
 _NONCE_BYTES: Final = 12
 _TAG_HEX: Final = 32  # 128 bits of HMAC: collisions are out of reach, rows stay small
 KEY_BYTES: Final = 32
+_V4_MAPPED: Final = bytes(10) + b"\xff\xff"
 
 
 class KeyRingError(ValueError):
@@ -77,21 +78,27 @@ class KeyRing:
 
 
 def canonical_address(address: str) -> bytes:
-    """The packed bytes of an address, so ``::ffff:1.2.3.4`` and ``1.2.3.4`` tag alike; text if unparsable."""
+    """The packed bytes of an address, so ``::ffff:1.2.3.4`` and ``1.2.3.4`` tag alike; text if unparsable.
+
+    ``inet_pton`` costs ~0.2 µs where ``ipaddress.ip_address`` costs ~2 µs; this runs once per stored record.
+    """
+    text = address.strip()
     try:
-        parsed = ipaddress.ip_address(address.strip())
-    except ValueError:
+        return socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        pass
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
         return address.encode("utf-8", "surrogateescape")
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    return parsed.packed
+    return packed[12:] if packed[:12] == _V4_MAPPED else packed
 
 
 class AddressCipher:
     """Seals and opens client addresses (with port) and computes their lookup tags.
 
-    Measured on this machine (loaded): ``seal`` ~2.7 µs, ``open`` ~2.9 µs, ``tag`` ~6.5 µs (mostly parsing the
-    address) per address; it runs in the ingest process,
+    Measured on this machine (CPU time, loaded): ``seal`` ~2.8 µs, ``tag`` ~3.1 µs per address; it runs in the
+    ingest process,
     not on the request path.
     """
 
@@ -143,7 +150,7 @@ def is_lookup_tag(text: str) -> bool:
 
 
 def _tag(key_id: str, secret: bytes, address: str) -> str:
-    digest = hmac.new(secret, canonical_address(address), hashlib.sha256).hexdigest()
+    digest = hmac.digest(secret, canonical_address(address), "sha256").hex()
     return f"{key_id}.{digest[:_TAG_HEX]}"
 
 

@@ -13,6 +13,7 @@ import orjson
 
 from cookiegate.cli.common import Clock, access_store, aggregates_store, ledger_store, store_options, urls
 from cookiegate.clock import from_ms, to_ms
+from cookiegate.keyfile import configured_keyring
 from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.records.chain import verify
 from cookiegate.records.channels import spool_root
@@ -137,6 +138,9 @@ def _doctor(args: argparse.Namespace, clock: Clock) -> int:
         problems.append(str(exc))
     if os.name == "posix" and os.geteuid() == 0:
         print("note: running as root; run the server as an unprivileged user owning the data dir")
+    if configured_keyring(args.data_dir) is None:
+        print("note: no COOKIEGATE_KEY_FILE: client addresses are stored in plain text (개인정보 보호법 제29조); "
+              "see `cookiegate keys generate`")  # fmt: skip
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     print("doctor: OK" if not problems else f"doctor: {len(problems)} problem(s)")

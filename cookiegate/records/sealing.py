@@ -3,7 +3,7 @@
 개인정보 보호법 제29조 and 안전성 확보조치 기준 제7조: the client address the access log must keep
 (통신비밀보호법 시행령 제41조) is personal data, stored encrypted with the key kept apart (``crypto.py``).
 
-* Spool: the request path seals each frame's payload (AES-GCM, ~3 µs) before it touches the disk, so a
+* Spool: the request path seals each frame's payload (AES-GCM, ~2.8 µs CPU) before it touches the disk, so a
   spool segment holds no address, port or forwarding header in the clear.
 * Store: the ingester stores, per record, the keyed lookup tag of the client address in ``client_ip`` (an
   exact lookup is an indexed equality on the tag, no decryption), and the sealed address evidence (client
@@ -11,6 +11,8 @@
   stay empty. Host, method, path, status and times are not personal by themselves and stay readable for
   purge and statistics.
 * Export: ``open_record`` restores the fields, only for the records a permit covers (``disclosure.py``).
+
+The ingester pays ~1.5 µs to open a payload and ~10 µs to seal a record (CPU time on this loaded machine).
 """
 
 from __future__ import annotations
