@@ -83,7 +83,7 @@ class AccessChannel:
         if sealer is not None or any(payload[:1] == SEALED_PAYLOAD for payload in kept):
             kept = [_open_sealed(sealer, p) if p[:1] == SEALED_PAYLOAD else p for p in kept]
         try:
-            records = [decode(payload, proxies) for payload in kept]
+            records = accesslog.decode_batch(kept, proxies)
         except ValueError:  # rare: redo one by one to keep every good record
             records = []
             for payload in kept:
