@@ -17,7 +17,7 @@ import anyio.to_thread
 import orjson
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from cookiegate.consent import (
@@ -29,6 +29,7 @@ from cookiegate.consent import (
 )
 from cookiegate.cookies import expiry_headers
 from cookiegate.guardian import GuardianConsents, GuardianRequestError, child_choice
+from cookiegate.mydata import my_data_page
 from cookiegate.policy import CATEGORIES, Category, Policy
 from cookiegate.policy_archive import PolicyArchive, PolicyVersions
 from cookiegate.services import Services
@@ -149,6 +150,12 @@ class ConsentAPI:
             if found is None:
                 raise APIError(404, "not_found", f"no archived policy version {wanted!r}")
             return _json(found)
+        if route == "/my-data":
+            # The visitor's own record and how to exercise 제35조~제37조 rights.
+            _allow(method, ("GET", "HEAD"))
+            locale = choose_locale(request.headers.get("accept-language", ""), request.query_params.get("locale"))
+            page = my_data_page(consent, await self._history(consent), self.policy, locale)
+            return HTMLResponse(page, headers={"vary": "Accept-Language, Cookie", "content-language": locale})
         if route == "/guardian":
             # The site's server, after its own guardian check (개인정보 보호법 제22조의2, 시행령 제17조의2).
             _allow(method, ("POST",))
@@ -171,6 +178,9 @@ class ConsentAPI:
         return _json(document, headers={"vary": "Accept-Language, Cookie", "content-language": locale})
 
     async def _current(self, consent: Consent) -> Response:
+        return _json({"consent": consent.as_public_dict(), "history": await self._history(consent)})
+
+    async def _history(self, consent: Consent) -> list[dict[str, object]]:
         history: list[dict[str, object]] = []
         ledger = self.services.ledger
         if consent.consent_id and ledger is not None:
@@ -183,7 +193,7 @@ class ConsentAPI:
                 logger.warning("consent history unavailable", exc_info=True)
                 detail = "the consent history cannot be read right now; retry later"
                 raise APIError(503, "ledger_unavailable", detail) from exc
-        return _json({"consent": consent.as_public_dict(), "history": history})
+        return history
 
     async def _give(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
