@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,25 @@ def accept(client: TestClient, granted: list[str], under14: bool = False) -> dic
     response = client.post("/_cookiegate/consent", json={"granted": granted, "under14": under14})
     assert response.status_code == 200, response.text
     return dict(response.json()["consent"])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (see ``tests/pg_support.py``); skips outside CI without it."""
+    from tests import pg_support
+
+    reason = pg_support.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI=true but PostgreSQL tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with pg_support.running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(pg_cluster: Any) -> Iterator[str]:
+    """The URL of a fresh, empty database in the session's cluster (dropped after the test)."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
