@@ -28,8 +28,9 @@ def find_bin_dir() -> Path | None:
     if os.environ.get("PG_BIN"):
         candidates.append(os.environ["PG_BIN"])
     versions = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted(versions, key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-                         reverse=True)
+    candidates += sorted(
+        versions, key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0, reverse=True
+    )
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(str(Path(on_path).resolve().parent))
@@ -43,8 +44,10 @@ def find_bin_dir() -> Path | None:
 def missing_reason() -> str | None:
     """Why PostgreSQL tests cannot run here, or ``None`` when they can."""
     if find_bin_dir() is None:
-        return ("PostgreSQL server binaries (initdb, pg_ctl) not found: `make system-deps` installs Debian's "
-                "postgresql, or set PG_BIN")
+        return (
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: `make system-deps` installs Debian's "
+            "postgresql, or set PG_BIN"
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -81,8 +84,12 @@ class PostgresCluster:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         extra: dict[str, Any] = {"user": self._run_as} if self._run_as else {}
-        return subprocess.run(  # noqa: PLW1510 - check is passed explicitly
-            [str(self.bin_dir / args[0]), *args[1:]], capture_output=True, text=True, check=check, cwd=self.base,
+        return subprocess.run(
+            [str(self.bin_dir / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=self.base,
             **extra,
         )
 
@@ -93,10 +100,13 @@ class PostgresCluster:
             owner = pwd.getpwnam(SUPERUSER)
             for path in (self.base, self.socket_dir):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
-        options = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
-                   f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=60")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
+        options = (
+            f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
+            f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=60"
+        )
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log), "-o", options)
         return self
 
