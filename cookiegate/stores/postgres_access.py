@@ -29,6 +29,10 @@ S: Final = schema.ACCESS_SCHEMA
 COLUMN_LIST: Final = ", ".join(ACCESS_COLUMNS)
 _COPY: Final = f"COPY {S}.access_log ({COLUMN_LIST}) FROM STDIN"
 _DAY_MS: Final = 86_400_000
+_TALLY: Final = (
+    f"UPDATE {S}.partitions SET rows = rows + %s, oldest_ms = LEAST(oldest_ms, %s), newest_ms = GREATEST(newest_ms, %s)"
+    " WHERE start_ms = %s"
+)
 
 
 class PostgresAccessStore:
@@ -108,6 +112,21 @@ class PostgresAccessStore:
         conn.execute(f"SELECT {S}.ensure_days(%s)", (missing + ahead,))
         self._load_ranges(conn)
 
+    def _tally(self, stamps: list[int]) -> list[tuple[int, int, int, int]]:
+        """(rows, oldest, newest, partition start) per day in ``stamps``, in start order (no lock-order deadlock)."""
+        low, high = min(stamps), max(stamps)
+        i = bisect_right(self._ranges, (low, 2**63)) - 1
+        if high < self._ranges[i][1]:
+            return [(len(stamps), low, high, self._ranges[i][0])]
+        days: dict[int, list[int]] = {}
+        for stamp in stamps:
+            start = self._ranges[bisect_right(self._ranges, (stamp, 2**63)) - 1][0]
+            day = days.setdefault(start, [0, stamp, stamp])
+            day[0] += 1
+            day[1] = min(day[1], stamp)
+            day[2] = max(day[2], stamp)
+        return [(n, lo, hi, start) for start, (n, lo, hi) in sorted(days.items())]
+
     # -- writing -----------------------------------------------------------------------------------------
 
     def ingest(self, records: Sequence[AccessRecord], *, segment: str, offset: int) -> None:
@@ -133,6 +152,7 @@ class PostgresAccessStore:
                         with conn.cursor().copy(_COPY) as copy:
                             for record in records:
                                 copy.write_row(record)
+                        conn.cursor().executemany(_TALLY, self._tally([r[0] for r in records]))
                     conn.execute(
                         f'INSERT INTO {S}.spool_progress (segment, "offset") VALUES (%s, %s) '
                         'ON CONFLICT (segment) DO UPDATE SET "offset" = excluded."offset"',
@@ -140,6 +160,9 @@ class PostgresAccessStore:
                     )
             except psycopg.OperationalError as exc:
                 raise self._lost(exc) from exc
+            except psycopg.Error:
+                self._ranges = []  # a purge may have dropped a day we knew: ask the server again next time
+                raise
 
     def spool_offset(self, segment: str) -> int:
         row = self._query_one(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
@@ -277,19 +300,20 @@ class PostgresAccessStore:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def stats(self) -> AccessStats:
-        """Counts over the whole log (a scan: for reports, not requests) and the size of every partition."""
-        union, args = self._union("ts_ms", -(2**62), 2**62, None)
-        row = self._query_one(f"SELECT count(*), min(ts_ms), max(ts_ms) FROM ({union}) AS found", args)
-        size = self._query_one(
-            f"SELECT count(*), coalesce(sum(pg_total_relation_size(format('{S}.%%I', name))), 0)::bigint"
-            f" FROM {S}.partitions"
+        """Counts from the per-day tallies (no scan of the log) and the size of every partition."""
+        days = self._query_one(
+            f"SELECT count(*), coalesce(sum(rows), 0)::bigint, min(oldest_ms), max(newest_ms),"
+            f" coalesce(sum(pg_total_relation_size(format('{S}.%%I', name))), 0)::bigint FROM {S}.partitions"
         )
-        assert row is not None and size is not None
-        held = self._query_one(f"SELECT pg_total_relation_size('{S}.access_held')")
+        held = self._query_one(
+            f"SELECT count(*), min(ts_ms), max(ts_ms), pg_total_relation_size('{S}.access_held') FROM {S}.access_held"
+        )
+        assert days is not None and held is not None
+        stamps = [as_int(v) for v in (days[2], days[3], held[1], held[2]) if v is not None]
         return AccessStats(
-            records=as_int(row[0]),
-            oldest_ms=None if row[1] is None else as_int(row[1]),
-            newest_ms=None if row[2] is None else as_int(row[2]),
-            partitions=as_int(size[0]),
-            size_bytes=as_int(size[1]) + (as_int(held[0]) if held else 0),
+            records=as_int(days[1]) + as_int(held[0]),
+            oldest_ms=min(stamps, default=None),
+            newest_ms=max(stamps, default=None),
+            partitions=as_int(days[0]),
+            size_bytes=as_int(days[4]) + as_int(held[3]),
         )

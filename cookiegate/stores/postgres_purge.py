@@ -28,42 +28,41 @@ _LOCK_TIMEOUT: Final = "10s"
 
 
 def purge_partitions(conn: psycopg.Connection[tuple[object, ...]], cutoff_ms: int, *, now_ms: int) -> PurgeResult:
-    """In one transaction: count, copy held rows aside, then detach and drop every day that ends by the cutoff.
+    """In one transaction: copy held rows aside, then detach and drop every day that ends by the cutoff.
 
-    The counting and copying run under a ``SHARE`` lock on each old partition only; the brief ``ACCESS
-    EXCLUSIVE`` lock that ``DETACH`` takes on the parent comes last, so ingest into today is held up for the
-    detach and drop alone. A day the cutoff cuts through (never with a Seoul-midnight cutoff) is trimmed.
+    A whole day is never scanned: its row count and time span come from the tally each ingest keeps in
+    ``partitions`` in the same transaction as the rows (a ``count(*)`` of a fresh 1M-row day took 0.7-1.9 s
+    here, mostly setting hint bits). Copying held rows runs under a ``SHARE`` lock on the old partition only;
+    the ``ACCESS EXCLUSIVE`` lock ``DETACH`` takes on the parent comes last, so ingest into today waits for
+    the detach and drop alone. A day the cutoff cuts through (never with a Seoul-midnight cutoff) is trimmed.
     """
     with conn.transaction():
         conn.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
         # The same lock ensure_days takes: no partition appears or vanishes under us.
         conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{S}.partitions'))")
         parts = conn.execute(
-            f"SELECT day, name, start_ms, end_ms FROM {S}.partitions WHERE start_ms < %s ORDER BY start_ms",
+            f"SELECT day, name, start_ms, end_ms, rows, oldest_ms, newest_ms FROM {S}.partitions"
+            " WHERE start_ms < %s ORDER BY start_ms FOR UPDATE",
             (cutoff_ms,),
         ).fetchall()
         removed = kept = 0
         span: list[int] = []
         doomed: list[tuple[object, str]] = []
-        for day, name, start, end in parts:
+        for day, name, start, end, rows, oldest, newest in parts:
             table = f'{S}."{name}"'
-            whole = as_int(end) <= cutoff_ms
+            # FOR UPDATE above waited for every ingest that tallied into these days; SHARE keeps new rows out.
             conn.execute(f"LOCK TABLE {table} IN SHARE MODE")
-            bound = as_int(end) if whole else cutoff_ms
-            found = conn.execute(
-                f"SELECT count(*), min(ts_ms), max(ts_ms) FROM {table} WHERE ts_ms < %s", (bound,)
-            ).fetchone()
-            assert found is not None
-            count, low, high = found
-            held = _copy_held(conn, table, as_int(start), bound)
-            if whole:
+            held = _copy_held(conn, table, as_int(start), min(as_int(end), cutoff_ms))
+            if as_int(end) <= cutoff_ms:  # the whole day: its tally is exact, no scan
+                count = as_int(rows)
+                bounds = [] if oldest is None or newest is None else [as_int(oldest), as_int(newest)]
                 doomed.append((day, table))
-            else:
-                conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (bound,))
-            removed += as_int(count) - held
+            else:  # a day the cutoff cuts through (never with a Seoul-midnight cutoff): trim it
+                count, bounds = _trim(conn, table, str(name), cutoff_ms)
+            removed += count - held
             kept += held
-            if as_int(count):
-                span += (as_int(low), as_int(high))
+            if count:
+                span += bounds
         for day, table in doomed:
             conn.execute(f"ALTER TABLE {S}.access_log DETACH PARTITION {table}")
             conn.execute(f"DROP TABLE {table}")
@@ -91,8 +90,35 @@ def purge_partitions(conn: psycopg.Connection[tuple[object, ...]], cutoff_ms: in
     return result
 
 
+def _trim(conn: psycopg.Connection[tuple[object, ...]], table: str, name: str, cutoff_ms: int) -> tuple[int, list[int]]:
+    """Delete a day's rows before the cutoff (a scan of one day, not of the log) and correct its tally."""
+    gone = conn.execute(
+        f"WITH gone AS (DELETE FROM {table} WHERE ts_ms < %s RETURNING ts_ms) SELECT count(*), min(ts_ms), max(ts_ms)"
+        " FROM gone",
+        (cutoff_ms,),
+    ).fetchone()
+    assert gone is not None
+    conn.execute(
+        f"UPDATE {S}.partitions SET (rows, oldest_ms, newest_ms) ="
+        f" (SELECT count(*), min(ts_ms), max(ts_ms) FROM {table}) WHERE name = %s",
+        (name,),
+    )
+    count = as_int(gone[0])
+    return count, [as_int(gone[1]), as_int(gone[2])] if count else []
+
+
 def _copy_held(conn: psycopg.Connection[tuple[object, ...]], table: str, start: int, bound: int) -> int:
-    """Copy rows of ``table`` before ``bound`` that an active hold covers into ``access_held`` (once each)."""
+    """Copy rows of ``table`` before ``bound`` that an active hold covers into ``access_held`` (once each).
+
+    Held rows are copied before the trim or the drop, so count them in the rows removed from the day.
+    A day no active hold overlaps is not read at all.
+    """
+    overlap = conn.execute(
+        f"SELECT 1 FROM {S}.legal_holds WHERE released_ms IS NULL AND from_ms < %s AND to_ms > %s LIMIT 1",
+        (bound, start),
+    ).fetchone()
+    if overlap is None:
+        return 0
     cursor = conn.execute(
         f"""INSERT INTO {S}.access_held ({_COLUMNS}) SELECT {_COLUMNS} FROM {table} AS a
             WHERE a.ts_ms >= %s AND a.ts_ms < %s AND EXISTS (

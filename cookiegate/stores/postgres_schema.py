@@ -47,7 +47,8 @@ REVOKE ALL ON SCHEMA {ACCESS_SCHEMA} FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS {ACCESS_SCHEMA}.meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS {ACCESS_SCHEMA}.access_log ({columns_ddl(ACCESS_COLUMNS)}) PARTITION BY RANGE (ts_ms);
 CREATE TABLE IF NOT EXISTS {ACCESS_SCHEMA}.partitions (
-    day date PRIMARY KEY, name text NOT NULL, start_ms bigint NOT NULL, end_ms bigint NOT NULL);
+    day date PRIMARY KEY, name text NOT NULL, start_ms bigint NOT NULL UNIQUE, end_ms bigint NOT NULL,
+    rows bigint NOT NULL DEFAULT 0, oldest_ms bigint, newest_ms bigint);
 CREATE TABLE IF NOT EXISTS {ACCESS_SCHEMA}.spool_progress (segment text PRIMARY KEY, "offset" bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS {ACCESS_SCHEMA}.legal_holds (
     id bigserial PRIMARY KEY, ip text NOT NULL, from_ms bigint NOT NULL, to_ms bigint NOT NULL,
@@ -139,6 +140,8 @@ def access_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
         f"GRANT INSERT ON {s}.access_log TO {ingest};",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
         f"GRANT SELECT ON {s}.partitions, {s}.meta TO {ingest};",
+        "-- Per-day tallies, kept with the rows so a purge and a report need not scan a day.",
+        f"GRANT UPDATE (rows, oldest_ms, newest_ms) ON {s}.partitions TO {ingest};",
         f"GRANT EXECUTE ON FUNCTION {s}.ensure_days(bigint[]) TO {ingest};",
         "-- The disclosure role reads and exports against a court permit (통신비밀보호법 제13조) and sets holds.",
         f"GRANT SELECT ON {s}.access_log, {s}.access_held, {s}.partitions, {s}.meta, {s}.legal_holds,"
