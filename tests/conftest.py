@@ -93,3 +93,16 @@ def postgres_url(pg_cluster: Any) -> Iterator[str]:
     name = pg_cluster.create_database()
     yield pg_cluster.url(name)
     pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """``store_url("access")``: the URL of a fresh store of each backend in turn (the store tests' parameter).
+
+    SQLite gets a file per name in ``tmp_path``; PostgreSQL one fresh database whose schemas keep the stores
+    apart, so every name maps to the same URL.
+    """
+    if request.param == "sqlite":
+        return lambda name: f"sqlite:///{tmp_path / name}.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return lambda name: url

@@ -46,11 +46,15 @@ class PostgresAccessStore:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         with self._lock:
             conn = self._connection()
-            if create:
-                self._migrate(conn)
-            else:
-                schema.require_schema(conn, S, url)
-                self._load_ranges(conn)
+            try:
+                if create:
+                    self._migrate(conn)
+                else:
+                    schema.require_schema(conn, S, url)
+                    self._load_ranges(conn)
+            except BaseException:
+                conn.close()
+                raise
 
     # -- connection --------------------------------------------------------------------------------------
 
@@ -260,8 +264,11 @@ class PostgresAccessStore:
     def records(self, from_ms: int, to_ms: int, ip: str | None = None) -> Iterator[AccessRecord]:
         """Streams through a server-side cursor on its own connection, so an export never holds the writer."""
         union, args = self._union(COLUMN_LIST, from_ms, to_ms, ip)
-        with schema.connect(self.url) as reader, reader.transaction():
-            cursor = reader.cursor(name="cookiegate_export")
+        with (
+            schema.connect(self.url) as reader,
+            reader.transaction(),
+            reader.cursor(name="cookiegate_export") as cursor,
+        ):
             cursor.execute(f"SELECT * FROM ({union}) AS found ORDER BY ts_ms", args)
             for row in cursor:
                 yield AccessRecord._make(row)

@@ -40,10 +40,14 @@ class PostgresLedgerStore:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         with self._lock:
             conn = self._connection()
-            if create:
-                self._migrate(conn)
-            else:
-                schema.require_schema(conn, S, url)
+            try:
+                if create:
+                    self._migrate(conn)
+                else:
+                    schema.require_schema(conn, S, url)
+            except BaseException:
+                conn.close()
+                raise
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -135,8 +139,11 @@ class PostgresLedgerStore:
 
     def rows(self) -> Iterator[LedgerEvent]:
         """Streams the chain through a server-side cursor on its own connection (``verify`` reads it all)."""
-        with schema.connect(self.url) as reader, reader.transaction():
-            cursor = reader.cursor(name="cookiegate_verify")
+        with (
+            schema.connect(self.url) as reader,
+            reader.transaction(),
+            reader.cursor(name="cookiegate_verify") as cursor,
+        ):
             cursor.execute(f"SELECT {_COLUMNS} FROM {S}.consent_events ORDER BY seq")
             for row in cursor:
                 yield LedgerEvent._make(row)
