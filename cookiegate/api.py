@@ -12,6 +12,8 @@ from dataclasses import replace
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
+import anyio
+import anyio.to_thread
 import orjson
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
@@ -33,6 +35,7 @@ from cookiegate.static import banner_asset
 logger = logging.getLogger("cookiegate")
 
 MAX_BODY_BYTES: Final = 16 * 1024
+HISTORY_TIMEOUT_S: Final = 2.0
 Locale = Literal["ko", "en"]
 _CLIENT_METHODS: Final[frozenset[str]] = frozenset(("banner", "api"))
 
@@ -124,7 +127,7 @@ class ConsentAPI:
         if route == "/consent":
             _allow(method, ("GET", "HEAD", "POST", "DELETE"))
             if method in ("GET", "HEAD"):
-                return self._current(consent)
+                return await self._current(consent)
             _refuse_cross_site(request.headers)
             if method == "DELETE":
                 return self._withdraw(request, consent, sent_cookies)
@@ -143,11 +146,19 @@ class ConsentAPI:
         document["consent"] = consent.as_public_dict()
         return _json(document, headers={"vary": "Accept-Language, Cookie", "content-language": locale})
 
-    def _current(self, consent: Consent) -> Response:
+    async def _current(self, consent: Consent) -> Response:
         history: list[dict[str, object]] = []
-        if consent.consent_id and self.services.ledger is not None:
+        ledger = self.services.ledger
+        if consent.consent_id and ledger is not None:
             # 열람 right: a visitor may see the record of their own choices (개인정보 보호법 제35조).
-            history = self.services.ledger.history(consent.consent_id)
+            # A store read may wait on a lock: off the event loop, bounded, and a clear 503 when it fails.
+            try:
+                with anyio.fail_after(HISTORY_TIMEOUT_S):
+                    history = await anyio.to_thread.run_sync(ledger.history, consent.consent_id, abandon_on_cancel=True)
+            except Exception as exc:  # a timeout, or the store locked, unreadable or down: all mean "try later"
+                logger.warning("consent history unavailable", exc_info=True)
+                detail = "the consent history cannot be read right now; retry later"
+                raise APIError(503, "ledger_unavailable", detail) from exc
         return _json({"consent": consent.as_public_dict(), "history": history})
 
     async def _give(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:

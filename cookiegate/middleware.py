@@ -27,7 +27,7 @@ from cookiegate.cookies import cookie_pairs, expiry_headers, pair_value, set_coo
 from cookiegate.injection import BannerInjector
 from cookiegate.minors import MINOR_RESPONSE_HEADER, MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import CATEGORIES, Category, Policy
-from cookiegate.retention import validate_retention_months
+from cookiegate.records.retention import validate_retention_months
 from cookiegate.services import Services, open_services
 from cookiegate.static import banner_asset_names
 

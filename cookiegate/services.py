@@ -1,7 +1,8 @@
-"""The gate's background parts (access log writer, consent ledger, purge timer) behind small interfaces.
+"""The gate's background parts (access log sink, consent ledger, blocked-cookie counters, ingest process).
 
-The middleware only calls these protocols; which store sits behind them is decided here, from URLs, so the
-hot path never knows about SQLite or PostgreSQL.
+``open_services`` only builds objects (contract 2: no I/O in ``CookieGate.__init__``); ``start`` at lifespan
+startup starts the blocked-cookie flusher and the supervisor of the data dir's ingest process, which is
+where the stores are opened. The request path only ever appends to local spool files.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from typing import Protocol
 
 from starlette.types import Scope
 
-from cookiegate.accesslog import AccessLogWriter, TrustedProxies
 from cookiegate.consent import Consent, ConsentMethod
 from cookiegate.leaks import LeakCounter
-from cookiegate.ledger import ConsentLedger
-from cookiegate.retention import PurgeTimer, validate_retention_months
-from cookiegate.stores import default_urls, open_access_store, open_ledger_store
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records.accesslog import AccessLog
+from cookiegate.records.aggregates import BlockedCookieFlusher
+from cookiegate.records.channels import spool_root
+from cookiegate.records.ledger import ConsentLedger
+from cookiegate.records.retention import validate_retention_months
+from cookiegate.records.status import save_trusted_proxies
+from cookiegate.records.supervisor import IngestSupervisor
+from cookiegate.records.types import Outcome
+from cookiegate.stores import default_urls
 
 
 class AccessLogSink(Protocol):
-    """Receives one record per finished request; must only enqueue (it runs on the request path)."""
+    """Receives one record per request (contract 1); must only append (it runs on the request path)."""
 
     def log(
         self,
@@ -33,15 +40,14 @@ class AccessLogSink(Protocol):
         user_agent: bytes,
         forwarded_for: bytes | None,
         forwarded: bytes | None,
+        outcome: Outcome = "ok",
     ) -> None: ...
 
 
 class ConsentRecorder(Protocol):
-    """Appends consent events to the ledger (proof of consent) and reads a visitor's own history."""
+    """Appends consent events (proof of consent) and reads a visitor's own history (blocking: off the loop)."""
 
-    def record(
-        self, consent: Consent, *, method: ConsentMethod, locale: str, client_ip: str | None
-    ) -> None: ...
+    def record(self, consent: Consent, *, method: ConsentMethod, locale: str, client_ip: str | None) -> bool: ...
 
     def history(self, consent_id: str) -> list[dict[str, object]]: ...
 
@@ -53,23 +59,29 @@ class Services:
     access_log: AccessLogSink | None = None
     ledger: ConsentRecorder | None = None
     leaks: LeakCounter = field(default_factory=LeakCounter)
-    writer: AccessLogWriter | None = None
-    purge_timer: PurgeTimer | None = None
     proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
+    data_dir: Path | None = None
+    flusher: BlockedCookieFlusher | None = None
+    supervisor: IngestSupervisor | None = None
 
     def start(self) -> None:
-        """Start the access log writer (recovering any spool a dead process left) and the daily purge (idempotent)."""
-        if self.writer is not None:
-            self.writer.start()
-        if self.purge_timer is not None:
-            self.purge_timer.start()
+        """Note the proxy list for the ingester, start the counters' flusher and the ingest supervisor (idempotent)."""
+        if self.data_dir is not None:
+            save_trusted_proxies(self.data_dir, self.proxies.networks)
+        if self.flusher is not None:
+            self.flusher.start()
+        if self.supervisor is not None:
+            self.supervisor.start()
 
     def stop(self) -> None:
-        """Store every spooled record and stop the background threads (idempotent)."""
-        if self.purge_timer is not None:
-            self.purge_timer.stop()
-        if self.writer is not None:
-            self.writer.stop()
+        """Flush the counters, seal the spools and stop our ingester (it drains first) (idempotent)."""
+        if self.flusher is not None:
+            self.flusher.stop()
+        for part in (self.access_log, self.ledger):
+            if isinstance(part, AccessLog | ConsentLedger):
+                part.spool.close()
+        if self.supervisor is not None:
+            self.supervisor.stop()
 
 
 def open_services(
@@ -80,30 +92,30 @@ def open_services(
     access_log: bool,
     retention_months: int,
     trusted_proxies: tuple[str, ...],
+    aggregates_url: str | None = None,
+    ingest: bool = True,
 ) -> Services:
-    """Build the services the gate was configured with; the access log store opens in its writer thread.
+    """Build the services the gate was configured with; nothing is opened or started here.
 
-    The spool lives in ``data_dir/access-spool`` whichever store the URL names, so a crash is recovered
-    by the next process (or ``cookiegate``) that uses the same ``data_dir``.
+    The spools live in ``data_dir/spool`` whichever stores the URLs name. With ``ingest=False`` the operator
+    runs ``cookiegate ingest`` (sidecar or systemd unit) for this data dir instead of the gate's own.
     """
     validate_retention_months(retention_months)
     proxies = TrustedProxies(trusted_proxies)
-    default_access, default_ledger = default_urls(data_dir)
+    default_access, default_ledger, default_aggregates = default_urls(data_dir)
+    root = spool_root(data_dir)
     leaks = LeakCounter()
-    ledger = ConsentLedger(open_ledger_store(ledger_url or default_ledger))
-    if not access_log:
-        return Services(ledger=ledger, leaks=leaks, proxies=proxies)
-    url = access_log_url or default_access
-    open_access_store(url).close()  # fail at startup, not in a thread, if the URL or the folder is wrong
-    writer = AccessLogWriter(
-        lambda: open_access_store(url), spool_dir(data_dir), trusted_proxies=proxies, leaks=leaks
-    )
-    timer = PurgeTimer(lambda: open_access_store(url), months=retention_months)
+    ledger_url = ledger_url or default_ledger
+    args = ["--data-dir", str(data_dir), "--ledger-url", ledger_url,
+            "--aggregates-url", aggregates_url or default_aggregates,
+            "--retention-months", str(retention_months), "--create"]  # fmt: skip
+    args += ["--access-log-url", access_log_url or default_access] if access_log else ["--no-access-log"]
     return Services(
-        access_log=writer, ledger=ledger, leaks=leaks, writer=writer, purge_timer=timer, proxies=proxies
+        access_log=AccessLog(root / "access") if access_log else None,
+        ledger=ConsentLedger(root / "ledger", ledger_url),
+        leaks=leaks,
+        proxies=proxies,
+        data_dir=data_dir,
+        flusher=BlockedCookieFlusher(leaks, root / "aggregates"),
+        supervisor=IngestSupervisor(data_dir, args) if ingest else None,
     )
-
-
-def spool_dir(data_dir: Path) -> Path:
-    """Where the access log spool of ``data_dir`` lives."""
-    return data_dir / "access-spool"

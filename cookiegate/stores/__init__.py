@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cookiegate.stores.protocols import (
@@ -72,9 +74,9 @@ def open_access_store(url: str, *, create: bool = False) -> AccessStore:
 
         return SQLiteAccessStore(sqlite_path(url), create=create)
     if scheme in ("postgresql", "postgres"):
-        from cookiegate.stores.postgres_access import PostgresAccessStore
-
-        return PostgresAccessStore(url, create=create)
+        # Imported by name: psycopg is an optional dependency, loaded only for a postgresql:// URL.
+        module = import_module("cookiegate.stores.postgres_access")
+        return cast(AccessStore, module.PostgresAccessStore(url, create=create))
     raise _unsupported("access log", url)
 
 
@@ -86,9 +88,8 @@ def open_ledger_store(url: str, *, create: bool = False) -> LedgerStore:
 
         return SQLiteLedgerStore(sqlite_path(url), create=create)
     if scheme in ("postgresql", "postgres"):
-        from cookiegate.stores.postgres_ledger import PostgresLedgerStore
-
-        return PostgresLedgerStore(url, create=create)
+        module = import_module("cookiegate.stores.postgres_ledger")
+        return cast(LedgerStore, module.PostgresLedgerStore(url, create=create))
     raise _unsupported("consent ledger", url)
 
 

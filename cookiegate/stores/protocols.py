@@ -133,7 +133,7 @@ class AccessStore(SpoolProgress, Protocol):
     def disclosures(self) -> list[Disclosure]: ...
 
     def audit_lines(self) -> list[dict[str, object]]:
-        """Purge audit lines, oldest first: at_ms, cutoff_ms, removed, kept_by_hold, oldest_ms, newest_ms, partitions."""
+        """Purge audit lines, oldest first: at_ms, cutoff_ms, removed, kept_by_hold, oldest/newest_ms, partitions."""
 
     def stats(self) -> AccessStats: ...
 

@@ -1,0 +1,93 @@
+"""``cookiegate demo``, ``migrate`` and ``ingest``: running things and creating stores on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+from cookiegate.cli.common import Clock, ingest_config, store_options, urls
+from cookiegate.records.ingest import EXIT_LOCK_BUSY, LOCK_FILE, Ingester, take_lock
+from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser("demo", help="run the sample shop behind the gate on localhost")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path("./cookiegate-data"))
+    demo.set_defaults(handler=_demo)
+
+    migrate = commands.add_parser("migrate", parents=[store_options()], help="create or upgrade the store schemas")
+    migrate.set_defaults(handler=_migrate)
+
+    ingest = commands.add_parser(
+        "ingest", parents=[store_options()],
+        help="move the spool into the stores (sidecar / systemd; the gate starts one itself by default)",
+    )  # fmt: skip
+    ingest.add_argument("--create", action="store_true", help="create missing stores (the gate's own ingester)")
+    ingest.add_argument("--no-access-log", action="store_true", help="the gate runs with access_log=False")
+    ingest.add_argument("--once", action="store_true", help="store what is spooled now, then exit")
+    ingest.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+    ingest.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    ingest.set_defaults(handler=_ingest)
+
+
+def _demo(args: argparse.Namespace, clock: Clock) -> int:
+    from cookiegate.demo import run
+
+    run(host=args.host, port=args.port, data_dir=args.data_dir)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, clock: Clock) -> int:
+    access_url, ledger_url, aggregates_url = urls(args)
+    versions = []
+    for opener, url in ((open_access_store, access_url), (open_ledger_store, ledger_url),
+                        (open_aggregates_store, aggregates_url)):  # fmt: skip
+        store = opener(url, create=True)
+        try:
+            versions.append(store.migrate())
+        finally:
+            store.close()
+    print(f"access log schema {versions[0]}, consent ledger schema {versions[1]}, aggregates schema {versions[2]}")
+    return 0
+
+
+def _ingest(args: argparse.Namespace, clock: Clock) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s cookiegate-ingest[%(process)d] %(levelname)s %(message)s"
+    )
+    config = ingest_config(args, create=args.create, access=not args.no_access_log)
+    config = replace(config, interval=args.interval)
+    if not args.create and not args.data_dir.is_dir():
+        print(f"cookiegate ingest: no data dir at {args.data_dir} (check --data-dir)", file=sys.stderr)
+        return 2
+    lock = take_lock(args.data_dir)
+    if lock is None:
+        print(f"cookiegate ingest: another ingester holds {args.data_dir / LOCK_FILE}", file=sys.stderr)
+        return EXIT_LOCK_BUSY
+    ingester = Ingester(config)
+    try:
+        if args.once:
+            stored = ingester.drain()
+            print(f"stored {stored} spooled records")
+            return 0
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        ingester.run(stop, parent_pid=args.parent_pid)
+        return 0
+    finally:
+        ingester.close()
+        os.close(lock)

@@ -1,0 +1,69 @@
+"""``cookiegate hold add|list|release``: keep matching access records past the retention cutoff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from cookiegate.cli.common import Clock, access_store, store_options
+from cookiegate.clock import from_ms, parse_moment, to_ms
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hold = commands.add_parser("hold", help="legal holds: keep matching records past the cutoff")
+    holds = hold.add_subparsers(dest="hold_command", required=True, metavar="ACTION")
+    add = holds.add_parser("add", parents=[store_options()], help="hold the records of an address or network")
+    add.add_argument("--ip", required=True, help="an address or a CIDR")
+    add.add_argument("--from", dest="from_", metavar="FROM", required=True, help="2025-03-01 or ISO datetime")
+    add.add_argument("--to", required=True, help="inclusive date, or exclusive ISO datetime")
+    add.add_argument("--reason", required=True, help="case number or request reference")
+    add.set_defaults(handler=_add)
+    list_ = holds.add_parser("list", parents=[store_options()], help="active holds, one JSON line each")
+    list_.add_argument("--all", action="store_true", help="include released holds")
+    list_.set_defaults(handler=_list)
+    release = holds.add_parser("release", parents=[store_options()], help="end a hold")
+    release.add_argument("id", type=int)
+    release.set_defaults(handler=_release)
+
+
+def _add(args: argparse.Namespace, clock: Clock) -> int:
+    start, end = parse_moment(args.from_), parse_moment(args.to, end=True)
+    store = access_store(args, drain=False)
+    try:
+        hold_id = store.add_hold(args.ip, start, end, args.reason, now_ms=to_ms(clock()))
+    finally:
+        store.close()
+    print(f"legal hold {hold_id} added: records of {args.ip} from {from_ms(start).isoformat()} to "
+          f"{from_ms(end).isoformat()} are kept past the retention cutoff until "
+          f"`cookiegate hold release {hold_id}`")  # fmt: skip
+    return 0
+
+
+def _list(args: argparse.Namespace, clock: Clock) -> int:
+    store = access_store(args, drain=False)
+    try:
+        found = store.holds(include_released=args.all)
+    finally:
+        store.close()
+    for hold in found:
+        print(orjson.dumps({
+            "id": hold.id, "ip": hold.ip, "from": from_ms(hold.from_ms).isoformat(),
+            "to": from_ms(hold.to_ms).isoformat(), "reason": hold.reason,
+            "released": None if hold.released_ms is None else from_ms(hold.released_ms).isoformat(),
+        }).decode())  # fmt: skip
+    return 0
+
+
+def _release(args: argparse.Namespace, clock: Clock) -> int:
+    store = access_store(args, drain=False)
+    try:
+        released = store.release_hold(args.id, now_ms=to_ms(clock()))
+    finally:
+        store.close()
+    if not released:
+        print(f"cookiegate hold release: no active hold {args.id}", file=sys.stderr)
+        return 1
+    print(f"legal hold {args.id} released: its records are purged with the rest once past the cutoff")
+    return 0

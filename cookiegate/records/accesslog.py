@@ -1,0 +1,111 @@
+"""The statutory access log's sink: one record per request, appended to the spool on the request path.
+
+통신비밀보호법 제2조11호 마·사목 and 시행령 제41조②2 require a site to keep log records and the client address
+of every access, so every request leaves exactly one record, whatever its ``outcome`` (a client that hangs
+up mid-response, an app that fails or never answers, a WebSocket handshake). The request path formats the raw
+facts and appends one frame (~1-2 µs); everything slow — resolving the client through trusted proxies,
+the store — happens in the ingest process (``records/ingest.py``).
+
+Never recorded: cookie values, query strings, request or response bodies, the User-Agent, the consent state.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Final
+
+import orjson
+from starlette.types import Scope
+
+from cookiegate.consent import Consent
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, SpoolWriter
+from cookiegate.records.types import AccessRecord, Outcome
+
+_perf_counter_ns: Final = time.perf_counter_ns
+_time_ns: Final = time.time_ns
+_dumps: Final = orjson.dumps
+_PROTOCOLS: Final = {v: f"HTTP/{v}" for v in ("1.0", "1.1", "2", "2.0", "3")}
+#: Field caps, so one frame stays small whatever a client sends.
+_HOST_MAX: Final = 255
+_PATH_MAX: Final = 2048
+_CHAIN_MAX: Final = 1024
+
+
+class AccessLog:
+    """The access log sink the gate calls once per request (contract 1); only appends to the spool."""
+
+    __slots__ = ("spool",)
+
+    def __init__(self, spool_dir: Path, *, max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES) -> None:
+        self.spool = SpoolWriter(spool_dir, max_bytes=max_spool_bytes)
+
+    @property
+    def dropped(self) -> int:
+        """Records that could not be spooled (disk full, spool over its bound); also reported in the spool."""
+        return self.spool.dropped
+
+    def log(
+        self,
+        scope: Scope,
+        status: int,
+        sent_bytes: int,
+        started_ns: int,
+        consent: Consent,
+        user_agent: bytes,
+        forwarded_for: bytes | None,
+        forwarded: bytes | None,
+        outcome: Outcome = "ok",
+    ) -> None:
+        """Append one record; never raises into the request (a failure is counted in ``dropped``).
+
+        ``consent`` and ``user_agent`` are part of the gate's call (contract 1) but are not statutory data:
+        they stay out of this log (issue #10); consent is proven by the ledger, blocked cookies by aggregates.
+        """
+        duration_ns = _perf_counter_ns() - started_ns
+        host = b""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+                break
+        client = scope.get("client")
+        fields = (
+            (_time_ns() - duration_ns) // 1_000_000,
+            client[0] if client else None,
+            client[1] if client else None,
+            host[:_HOST_MAX].decode("latin-1"),
+            scope.get("method", "GET"),  # a WebSocket handshake is a GET
+            scope["path"][:_PATH_MAX],
+            status,
+            sent_bytes,
+            duration_ns // 1000,
+            scope.get("http_version", "1.1"),
+            None if forwarded_for is None else forwarded_for[:_CHAIN_MAX].decode("latin-1"),
+            None if forwarded is None else forwarded[:_CHAIN_MAX].decode("latin-1"),
+            outcome,
+        )
+        try:
+            payload = _dumps(fields)
+        except orjson.JSONEncodeError:
+            # A path with lone surrogates (undecodable percent-escapes) is still an access to log.
+            payload = _dumps([f.encode("utf-8", "replace").decode() if isinstance(f, str) else f for f in fields])
+        self.spool.append(payload)
+
+    def close(self) -> None:
+        self.spool.close()
+
+
+def decode(payload: bytes, proxies: TrustedProxies) -> AccessRecord:
+    """The stored record of one spooled payload (in the ingest process); raises ``ValueError`` if malformed."""
+    try:
+        (ts_ms, peer, peer_port, host, method, path, status, sent_bytes, duration_us, http_version,
+         forwarded_for, forwarded, outcome) = orjson.loads(payload)  # fmt: skip
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise ValueError("malformed access record") from exc
+    client_ip, client_port = proxies.client(peer, peer_port, forwarded_for, forwarded)
+    return AccessRecord(
+        ts_ms, client_ip, client_port, peer, forwarded_for if forwarded_for is not None else forwarded,
+        host, method, path, status, _PROTOCOLS.get(http_version) or f"HTTP/{http_version}", sent_bytes,
+        duration_us, outcome,
+    )  # fmt: skip

@@ -1,0 +1,123 @@
+"""The three spool channels and how the ingester turns each one's payloads into store writes.
+
+Each channel has its own spool folder under ``data_dir/spool`` and its own store, so the statutory access
+log, the consent ledger and the report aggregates never share a file (개인정보 보호법 제21조③).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Protocol
+
+import orjson
+
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records import accesslog, ledger
+from cookiegate.stores import AccessStore, AggregatesStore, LedgerStore
+from cookiegate.stores.protocols import SpoolProgress
+
+_NOTICE: Final = b'{"dropped":'
+
+
+def spool_root(data_dir: Path) -> Path:
+    """Where the spools of ``data_dir`` live."""
+    return data_dir / "spool"
+
+
+@dataclass(slots=True)
+class ChannelCounters:
+    """What one channel's ingester did since it started (written to the status file for ``doctor``)."""
+
+    stored: int = 0
+    corrupt: int = 0
+    dropped_by_writers: int = 0
+    last_commit_ms: int | None = None
+    backlog_bytes: int = 0
+
+
+class Channel(Protocol):
+    name: str
+    directory: Path
+    counters: ChannelCounters
+
+    @property
+    def store(self) -> SpoolProgress: ...
+
+    def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
+        """Store ``payloads`` (decoded) and the spool offset in one transaction."""
+
+
+def _records_only(payloads: Sequence[bytes], counters: ChannelCounters) -> list[bytes]:
+    """``payloads`` without the writers' drop notices, which are counted instead."""
+    if not any(p.startswith(_NOTICE) for p in payloads):
+        return list(payloads)
+    kept: list[bytes] = []
+    for payload in payloads:
+        if payload.startswith(_NOTICE):
+            try:
+                counters.dropped_by_writers += int(orjson.loads(payload)["dropped"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                counters.corrupt += 1
+        else:
+            kept.append(payload)
+    return kept
+
+
+@dataclass(slots=True)
+class AccessChannel:
+    directory: Path
+    store: AccessStore
+    proxies: TrustedProxies
+    name: str = "access"
+    counters: ChannelCounters = field(default_factory=ChannelCounters)
+
+    def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
+        records = []
+        decode, proxies = accesslog.decode, self.proxies
+        for payload in _records_only(payloads, self.counters):
+            try:
+                records.append(decode(payload, proxies))
+            except ValueError:
+                self.counters.corrupt += 1
+        self.store.ingest(records, segment=segment, offset=offset)
+        self.counters.stored += len(records)
+
+
+@dataclass(slots=True)
+class LedgerChannel:
+    directory: Path
+    store: LedgerStore
+    name: str = "ledger"
+    counters: ChannelCounters = field(default_factory=ChannelCounters)
+
+    def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
+        events = []
+        for payload in _records_only(payloads, self.counters):
+            try:
+                events.append(ledger.decode(payload))
+            except ValueError:
+                self.counters.corrupt += 1
+        self.store.append(events, segment=segment, offset=offset)
+        self.counters.stored += len(events)
+
+
+@dataclass(slots=True)
+class AggregatesChannel:
+    directory: Path
+    store: AggregatesStore
+    name: str = "aggregates"
+    counters: ChannelCounters = field(default_factory=ChannelCounters)
+
+    def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
+        counts: dict[tuple[str, str, str], int] = {}
+        for payload in _records_only(payloads, self.counters):
+            try:
+                for direction, name, path, count in orjson.loads(payload)["blocked"]:
+                    key = (str(direction), str(name), str(path))
+                    counts[key] = counts.get(key, 0) + int(count)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                self.counters.corrupt += 1
+        self.store.add_blocked_cookies(counts, now_ms=now_ms, segment=segment, offset=offset)
+        self.counters.stored += len(payloads)

@@ -1,0 +1,233 @@
+"""The ingest process: moves spool segments into the stores, outside every request-serving process.
+
+One per data dir however many workers (elected by ``flock`` on ``data_dir/ingest.lock``); started and
+supervised from the gate's lifespan (``records/supervisor.py``) or run by operators as ``cookiegate ingest``.
+Each spool chunk commits in ONE transaction with the offset it reached, so an ingester killed anywhere
+resumes exactly there: nothing lost, nothing doubled. A locked, full, read-only or vanished store never
+reaches the site: the ingester retries with backoff, warns loudly and writes its counters to
+``data_dir/ingest-status.json`` for ``cookiegate doctor``. It also runs the daily purge (04:00 Seoul).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from cookiegate.clock import utc_now
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records import spool
+from cookiegate.records.channels import AccessChannel, AggregatesChannel, Channel, LedgerChannel, spool_root
+from cookiegate.records.retention import purge, seconds_until_next_purge
+from cookiegate.records.status import IngestStatus, load_trusted_proxies
+from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
+
+logger = logging.getLogger("cookiegate.ingest")
+
+#: One transaction per chunk read (~1300 access records): large enough that a commit's fixed cost is
+#: small per row, small enough that a crash re-reads little.
+CHUNK_BYTES: Final = 256 * 1024
+LOCK_FILE: Final = "ingest.lock"
+#: Exit status of an ingester that found another one holding the data dir's lock.
+EXIT_LOCK_BUSY: Final = 75
+_MAX_BACKOFF: Final = 30.0
+_FIRST_PURGE_DELAY: Final = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Which stores an ingester fills from which data dir; ``access_url`` None means the access log is off."""
+
+    data_dir: Path
+    access_url: str | None
+    ledger_url: str
+    aggregates_url: str
+    retention_months: int
+    create: bool = False
+    interval: float = 1.0
+
+
+def take_lock(data_dir: Path) -> int | None:
+    """The lock that elects the data dir's one ingester: an fd to keep open, or None if someone holds it."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def lock_is_free(data_dir: Path) -> bool:
+    """Whether no ingester holds the data dir's lock right now (the supervisor's cheap check)."""
+    fd = take_lock(data_dir)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+class Ingester:
+    """The ingest loop; ``run`` until ``stop`` is set, ``drain`` once for an operator command."""
+
+    def __init__(self, config: IngestConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.status = IngestStatus(config.data_dir / "ingest-status.json", pid=os.getpid())
+        self._channels: list[Channel] = []
+        self._offsets: dict[tuple[str, str], int] = {}
+        self._proxies_mtime: float | None = None
+        self._proxies = TrustedProxies(())
+        self._clock = clock
+
+    # -- stores --------------------------------------------------------------------------------------
+
+    def _open(self) -> list[Channel]:
+        if self._channels:
+            return self._channels
+        cfg, root = self.config, spool_root(self.config.data_dir)
+        channels: list[Channel] = []
+        try:
+            channels.append(LedgerChannel(root / "ledger", open_ledger_store(cfg.ledger_url, create=cfg.create)))
+            if cfg.access_url is not None:
+                store = open_access_store(cfg.access_url, create=cfg.create)
+                channels.append(AccessChannel(root / "access", store, self._proxies))
+            aggregates = open_aggregates_store(cfg.aggregates_url, create=cfg.create)
+            channels.append(AggregatesChannel(root / "aggregates", aggregates))
+        except BaseException:
+            for channel in channels:
+                channel.store.close()
+            raise
+        self._channels = channels
+        return channels
+
+    def close(self) -> None:
+        for channel in self._channels:
+            try:
+                channel.store.close()
+            except Exception:  # a broken connection cannot be closed cleanly; it is dropped either way
+                logger.debug("closing %s store failed", channel.name, exc_info=True)
+        self._channels = []
+        self._offsets.clear()  # offsets are re-read from the store after a reconnect
+
+    def _refresh_proxies(self) -> None:
+        path = self.config.data_dir / "trusted_proxies.json"
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        if mtime != self._proxies_mtime:
+            self._proxies = TrustedProxies(load_trusted_proxies(self.config.data_dir))
+            self._proxies_mtime = mtime
+            for channel in self._channels:
+                if isinstance(channel, AccessChannel):
+                    channel.proxies = self._proxies
+
+    # -- one pass ------------------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Move everything spooled so far into the stores; returns the records stored. Raises on store faults."""
+        self._refresh_proxies()
+        stored = 0
+        for channel in self._open():
+            before = channel.counters.stored
+            backlog = 0
+            for path in spool.segments(channel.directory):
+                backlog += self._drain_segment(channel, path)
+            channel.counters.backlog_bytes = backlog
+            stored += channel.counters.stored - before
+        return stored
+
+    def _drain_segment(self, channel: Channel, path: Path) -> int:
+        """Ingest what ``path`` holds past its offset; delete it once sealed and done. Returns bytes left."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return 0
+        key = (channel.name, path.name)
+        try:
+            # Sealed first, size second: a writer that still holds the lock may append after we measured.
+            sealed = spool.is_sealed(fd)
+            offset = self._offsets.get(key)
+            if offset is None:
+                offset = channel.store.spool_offset(path.name)
+            pending = b""
+            base = offset
+            for _, chunk in spool.read_from(fd, offset, CHUNK_BYTES):
+                data = pending + chunk if pending else chunk
+                payloads, consumed, corrupt = spool.parse_frames(data, sealed=False)
+                pending = data[consumed:]
+                base = self._commit(channel, path.name, payloads, base + consumed, corrupt, base)
+            if sealed and pending:
+                _, consumed, corrupt = spool.parse_frames(pending, sealed=True)
+                logger.warning("skipped a torn record at the end of spool segment %s", path.name)
+                base = self._commit(channel, path.name, [], base + consumed, corrupt, base)
+                pending = b""
+            self._offsets[key] = base
+            size = os.fstat(fd).st_size
+            if sealed and base >= size:
+                path.unlink(missing_ok=True)
+                channel.store.forget_segment(path.name)
+                self._offsets.pop(key, None)
+                return 0
+            return size - base
+        finally:
+            os.close(fd)
+
+    def _commit(
+        self, channel: Channel, segment: str, payloads: list[bytes], offset: int, corrupt: int, base: int
+    ) -> int:
+        if offset == base:
+            return base
+        channel.counters.corrupt += corrupt
+        channel.write(payloads, segment=segment, offset=offset, now_ms=int(self._clock() * 1000))
+        channel.counters.last_commit_ms = int(self._clock() * 1000)
+        self._offsets[(channel.name, segment)] = offset
+        return offset
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, parent_pid: int | None = None) -> None:
+        """Drain every ``interval`` until ``stop``; store faults back off (0.5 s doubling to 30 s), never exit."""
+        backoff = 0.0
+        next_purge = time.monotonic() + _FIRST_PURGE_DELAY
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                logger.warning("the server that started this ingester is gone; stopping")
+                break
+            try:
+                self.drain()
+                if self.config.access_url is not None and time.monotonic() >= next_purge:
+                    self._purge()
+                    next_purge = time.monotonic() + seconds_until_next_purge(utc_now())
+                if backoff:
+                    logger.warning("stores reachable again; spool backlog %d bytes", self._backlog())
+                backoff = 0.0
+                self.status.ok(self._channels)
+            except Exception as exc:  # locked, full, read-only, gone, or a server restart: retry, shout
+                backoff = min(_MAX_BACKOFF, backoff * 2 or 0.5)
+                if self.status.failing(exc, self._channels, retry_in=backoff):
+                    logger.exception("ingest failed; records stay in the spool and are retried in %.1fs", backoff)
+                self.close()
+            stop.wait(backoff or self.config.interval)
+        try:
+            self.drain()  # what arrived during the last interval, so a clean stop leaves an empty spool
+        except Exception:
+            logger.warning("final drain failed; the spool is ingested at the next start", exc_info=True)
+        self.status.ok(self._channels, stopped=True)
+        self.close()
+
+    def _purge(self) -> None:
+        for channel in self._channels:
+            if isinstance(channel, AccessChannel):
+                result = purge(channel.store, months=self.config.retention_months)
+                self.status.note_purge(result)
+
+    def _backlog(self) -> int:
+        return sum(c.counters.backlog_bytes for c in self._channels)

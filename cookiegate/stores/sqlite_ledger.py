@@ -1,0 +1,101 @@
+"""The consent ledger in its own SQLite file, apart from the access log (개인정보 보호법 제21조③)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from cookiegate.records.chain import seal
+from cookiegate.records.types import LEDGER_COLUMNS, LedgerEvent
+from cookiegate.stores import sqlite_files as files
+from cookiegate.stores.protocols import LedgerStats
+
+SCHEMA_VERSION: Final = 2
+_COLUMNS: Final = ", ".join(LEDGER_COLUMNS)
+_INSERT: Final = f"INSERT INTO consent_events ({_COLUMNS}) VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
+
+
+class SQLiteLedgerStore:
+    """Append-only consent events in one hash chain; ``BEGIN IMMEDIATE`` makes every appender take turns."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = path
+        self.location = str(path)
+        self._conn = files.connect(path, create=create, what="consent ledger")
+        self._lock = threading.Lock()
+        self.migrate()
+
+    def migrate(self) -> int:
+        with self._lock:
+            files.check_schema(self._conn, self.path, SCHEMA_VERSION)
+            self._conn.executescript(
+                f"""
+                BEGIN IMMEDIATE;
+                CREATE TABLE IF NOT EXISTS consent_events (
+                    seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, consent_id TEXT NOT NULL,
+                    policy_version TEXT NOT NULL, locale TEXT NOT NULL, granted TEXT NOT NULL,
+                    method TEXT NOT NULL, under14 INTEGER NOT NULL, gpc INTEGER NOT NULL, minor INTEGER NOT NULL,
+                    ip_prefix TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS consent_events_by_id ON consent_events (consent_id, seq);
+                {files.SPOOL_PROGRESS_DDL};
+                PRAGMA user_version = {SCHEMA_VERSION};
+                COMMIT;
+                """
+            )
+        return SCHEMA_VERSION
+
+    def append(self, events: Sequence[LedgerEvent], *, segment: str, offset: int) -> list[LedgerEvent]:
+        """Chain ``events`` after the head under the file's write lock, so concurrent processes keep one chain."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = self._conn.execute("SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev_hash = (0, "") if head is None else (int(head[0]), str(head[1]))
+                sealed: list[LedgerEvent] = []
+                for event in events:
+                    seq += 1
+                    placed = seal(event, seq, prev_hash)
+                    prev_hash = placed.hash
+                    sealed.append(placed)
+                self._conn.executemany(_INSERT, sealed)
+                self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return sealed
+
+    def spool_offset(self, segment: str) -> int:
+        with self._lock:
+            return files.spool_offset(self._conn, segment)
+
+    def forget_segment(self, segment: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM spool_progress WHERE segment = ?", (segment,))
+
+    def history(self, consent_id: str) -> list[LedgerEvent]:
+        with self._lock:
+            cursor = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM consent_events WHERE consent_id = ? ORDER BY seq", (consent_id,)
+            )
+            return [LedgerEvent._make(row) for row in cursor]
+
+    def rows(self) -> Iterator[LedgerEvent]:
+        reader = files.read_only(self.path)
+        try:
+            for row in reader.execute(f"SELECT {_COLUMNS} FROM consent_events ORDER BY seq"):
+                yield LedgerEvent._make(row)
+        finally:
+            reader.close()
+
+    def stats(self) -> LedgerStats:
+        with self._lock:
+            count = int(self._conn.execute("SELECT count(*) FROM consent_events").fetchone()[0])
+            head = self._conn.execute("SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1").fetchone()
+        return LedgerStats(count, 0 if head is None else int(head[0]), "" if head is None else str(head[1]))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
