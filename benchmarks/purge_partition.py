@@ -66,6 +66,11 @@ def main() -> None:
                 store.ingest(day[i : i + 50_000], segment=f"day{round_no}", offset=i + 1)
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CHECKPOINT")  # the fill's WAL and dirty pages do not land on the purge's clock
+                size = conn.execute(
+                    "SELECT pg_total_relation_size(format('cookiegate_access.%%I', name)::regclass)"
+                    " FROM cookiegate_access.partitions WHERE start_ms = %s",
+                    (day_start,),
+                ).fetchone()
             began = time.perf_counter()
             result = store.purge_before(day_start + DAY_MS, now_ms=now_ms)
             elapsed = time.perf_counter() - began
@@ -73,7 +78,7 @@ def main() -> None:
             assert result.removed == args.records and result.partitions_dropped >= 1, result
             print(
                 f"round {round_no + 1}: purged {result.removed:,} records, {result.partitions_dropped} partition(s) "
-                f"dropped in {elapsed * 1000:.1f} ms"
+                f"({size[0] / 2**20 if size else 0:.0f} MiB) dropped in {elapsed * 1000:.1f} ms"
             )
         assert store.count(0, 2**62) == 10_000, "today's records must survive"
         if args.compare_delete:

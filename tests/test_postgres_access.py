@@ -147,3 +147,20 @@ def test_the_ingest_role_may_only_append_and_reading_needs_the_disclosure_role(
         conn.execute("DELETE FROM cookiegate_access.access_log")
     for store in (ingest, reader, owner):
         store.close()
+
+
+def test_the_ingest_role_runs_retention_but_never_under_three_months(pg_cluster: Any, postgres_url: str) -> None:
+    """The gate's ingester purges with the ingest role; the server refuses to destroy what 시행령 제41조 keeps."""
+    owner = PostgresAccessStore(postgres_url, create=True)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(owner.roles_sql())  # type: ignore[arg-type]
+    ingest = PostgresAccessStore(pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_ingest"))
+    old_day = seoul_midnight_before(NOW_MS) - 100 * DAY_MS
+    ingest.ingest([record(old_day + 5, "/old"), record(NOW_MS - 40 * DAY_MS, "/young")], segment="s", offset=1)
+    with pytest.raises(ValueError, match="3 months"):
+        ingest.purge_before(seoul_midnight_before(NOW_MS) - 40 * DAY_MS, now_ms=NOW_MS)
+    result = ingest.purge_before(old_day + DAY_MS, now_ms=NOW_MS)
+    assert (result.removed, result.partitions_dropped) == (1, 1)
+    assert [r.path for r in owner.records(0, 2**62)] == ["/young"]
+    ingest.close()
+    owner.close()

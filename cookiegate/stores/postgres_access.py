@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import postgres_schema as schema
 from cookiegate.stores import redact_url
-from cookiegate.stores.postgres_purge import purge_partitions
+from cookiegate.stores.postgres_purge import PURGE_FUNCTION, purge_partitions
 from cookiegate.stores.postgres_schema import as_int
 from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult, StoreUnavailableError
 
@@ -86,6 +86,7 @@ class PostgresAccessStore:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('cookiegate.migrate'))")
             conn.execute(schema.ACCESS_DDL)
+            conn.execute(PURGE_FUNCTION)
         start = time.time_ns() // 1_000_000 - _DAY_MS
         conn.execute(f"SELECT {S}.ensure_days(%s)", ([start + k * _DAY_MS for k in range(schema.DAYS_AHEAD + 2)],))
         self._load_ranges(conn)

@@ -5,6 +5,11 @@ for a 500k-row ``DELETE`` measured here) and leaves no dead tuples for ``VACUUM`
 covers are copied to ``access_held`` first. ``DROP`` returns the files to the file system without
 overwriting them (unlike SQLite's ``secure_delete``), so 개인정보 보호법 제21조's irreversible destruction also
 relies on the volume's encryption and on the client address being encrypted at rest.
+
+The purge is one ``SECURITY DEFINER`` function, so the gate's own ingester can run retention with the ingest
+role, which may not read, delete or drop anything itself; the function refuses any cutoff less than 3
+calendar months before the server's own clock (통신비밀보호법 시행령 제41조②2), so that role cannot use it to
+destroy evidence early.
 """
 
 from __future__ import annotations
@@ -22,108 +27,94 @@ if TYPE_CHECKING:
 #: Disclosure ledger entries are kept 7 years (통신비밀보호법 제13조⑦, 시행령 제37조).
 SEVEN_YEARS_MS: Final = 7 * 366 * 86_400_000
 _COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
-#: A purge waits this long for an ingest transaction to finish before giving up (and retrying next run),
-#: rather than queueing every ingest behind it.
-_LOCK_TIMEOUT: Final = "10s"
+_HELD_BY: Final = (
+    f"EXISTS (SELECT 1 FROM {S}.legal_holds AS l WHERE l.released_ms IS NULL"
+    " AND {t}.ts_ms >= l.from_ms AND {t}.ts_ms < l.to_ms AND " + S + ".ip_in({t}.client_ip, l.ip))"
+)
+
+# A whole day is never scanned: its count and span come from the tally each ingest keeps in ``partitions`` in
+# the same transaction as the rows (a count(*) of a fresh 1M-row day took 0.7-1.9 s here, mostly setting hint
+# bits). Held rows are copied under a SHARE lock on the old partition only; the ACCESS EXCLUSIVE lock DETACH
+# takes on the parent comes last, so ingest into today waits for the detach and drop alone.
+PURGE_FUNCTION: Final = f"""
+CREATE OR REPLACE FUNCTION {S}.purge_before(cutoff_ms bigint, now_ms bigint,
+    OUT removed bigint, OUT kept_by_hold bigint, OUT oldest_ms bigint, OUT newest_ms bigint, OUT dropped integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    floor_ms bigint := (extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'Asia/Seoul')
+                        - interval '3 months') AT TIME ZONE 'Asia/Seoul') * 1000)::bigint;
+    part record; held bigint; n bigint; lo bigint; hi bigint;
+    doomed text[] := '{{}}'; days date[] := '{{}}';
+BEGIN
+    IF cutoff_ms > floor_ms THEN
+        RAISE EXCEPTION 'purge cutoff % is less than 3 months ago (통신비밀보호법 시행령 제41조②2)',
+            to_timestamp(cutoff_ms / 1000.0) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    removed := 0; kept_by_hold := 0; dropped := 0;
+    PERFORM set_config('lock_timeout', '10s', true);
+    PERFORM pg_advisory_xact_lock(hashtext('{S}.partitions'));
+    FOR part IN SELECT p.day, p.name, p.start_ms, p.end_ms, p.rows, p.oldest_ms AS lo, p.newest_ms AS hi
+                FROM {S}.partitions AS p WHERE p.start_ms < cutoff_ms ORDER BY p.start_ms FOR UPDATE LOOP
+        EXECUTE format('LOCK TABLE {S}.%I IN SHARE MODE', part.name);
+        held := 0;
+        IF EXISTS (SELECT 1 FROM {S}.legal_holds AS l WHERE l.released_ms IS NULL
+                   AND l.from_ms < least(part.end_ms, cutoff_ms) AND l.to_ms > part.start_ms) THEN
+            EXECUTE format('INSERT INTO {S}.access_held ({_COLUMNS}) SELECT {_COLUMNS} FROM {S}.%I AS a'
+                           ' WHERE a.ts_ms >= $1 AND a.ts_ms < $2 AND {_HELD_BY.format(t="a")}', part.name)
+                USING part.start_ms, least(part.end_ms, cutoff_ms);
+            GET DIAGNOSTICS held = ROW_COUNT;
+        END IF;
+        IF part.end_ms <= cutoff_ms THEN
+            n := part.rows; lo := part.lo; hi := part.hi;
+            doomed := doomed || part.name::text; days := days || part.day;
+        ELSE  -- a day the cutoff cuts through (never with a Seoul-midnight cutoff): trim it
+            EXECUTE format('WITH gone AS (DELETE FROM {S}.%I WHERE ts_ms < $1 RETURNING ts_ms)'
+                           ' SELECT count(*), min(ts_ms), max(ts_ms) FROM gone', part.name)
+                INTO n, lo, hi USING cutoff_ms;
+            EXECUTE format('UPDATE {S}.partitions SET (rows, oldest_ms, newest_ms) ='
+                           ' (SELECT count(*), min(ts_ms), max(ts_ms) FROM {S}.%I) WHERE day = $1', part.name)
+                USING part.day;
+        END IF;
+        removed := removed + n - held;
+        kept_by_hold := kept_by_hold + held;
+        IF n > 0 THEN oldest_ms := least(oldest_ms, lo); newest_ms := greatest(newest_ms, hi); END IF;
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(doomed, 1), 0) LOOP
+        EXECUTE format('ALTER TABLE {S}.access_log DETACH PARTITION {S}.%I', doomed[i]);
+        EXECUTE format('DROP TABLE {S}.%I', doomed[i]);
+        DELETE FROM {S}.partitions WHERE day = days[i];
+        dropped := dropped + 1;
+    END LOOP;
+    WITH gone AS (DELETE FROM {S}.access_held AS h WHERE h.ts_ms < cutoff_ms AND NOT {_HELD_BY.format(t="h")}
+                  RETURNING h.ts_ms)
+    SELECT count(*), min(ts_ms), max(ts_ms) INTO n, lo, hi FROM gone;
+    IF n > 0 THEN
+        removed := removed + n; oldest_ms := least(oldest_ms, lo); newest_ms := greatest(newest_ms, hi);
+    END IF;
+    INSERT INTO {S}.purge_audit (at_ms, cutoff_ms, removed, kept_by_hold, oldest_ms, newest_ms, partitions)
+        VALUES (now_ms, cutoff_ms, removed, kept_by_hold, oldest_ms, newest_ms, dropped);
+    DELETE FROM {S}.disclosures WHERE at_ms < now_ms - {SEVEN_YEARS_MS};
+END $$;
+REVOKE ALL ON FUNCTION {S}.purge_before(bigint, bigint) FROM PUBLIC;
+"""
 
 
 def purge_partitions(conn: psycopg.Connection[tuple[object, ...]], cutoff_ms: int, *, now_ms: int) -> PurgeResult:
-    """In one transaction: copy held rows aside, then detach and drop every day that ends by the cutoff.
+    """Run the purge function in one transaction; ``ValueError`` for a cutoff the statute forbids."""
+    import psycopg
 
-    A whole day is never scanned: its row count and time span come from the tally each ingest keeps in
-    ``partitions`` in the same transaction as the rows (a ``count(*)`` of a fresh 1M-row day took 0.7-1.9 s
-    here, mostly setting hint bits). Copying held rows runs under a ``SHARE`` lock on the old partition only;
-    the ``ACCESS EXCLUSIVE`` lock ``DETACH`` takes on the parent comes last, so ingest into today waits for
-    the detach and drop alone. A day the cutoff cuts through (never with a Seoul-midnight cutoff) is trimmed.
-    """
-    with conn.transaction():
-        conn.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
-        # The same lock ensure_days takes: no partition appears or vanishes under us.
-        conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{S}.partitions'))")
-        parts = conn.execute(
-            f"SELECT day, name, start_ms, end_ms, rows, oldest_ms, newest_ms FROM {S}.partitions"
-            " WHERE start_ms < %s ORDER BY start_ms FOR UPDATE",
-            (cutoff_ms,),
-        ).fetchall()
-        removed = kept = 0
-        span: list[int] = []
-        doomed: list[tuple[object, str]] = []
-        for day, name, start, end, rows, oldest, newest in parts:
-            table = f'{S}."{name}"'
-            # FOR UPDATE above waited for every ingest that tallied into these days; SHARE keeps new rows out.
-            conn.execute(f"LOCK TABLE {table} IN SHARE MODE")
-            held = _copy_held(conn, table, as_int(start), min(as_int(end), cutoff_ms))
-            if as_int(end) <= cutoff_ms:  # the whole day: its tally is exact, no scan
-                count = as_int(rows)
-                bounds = [] if oldest is None or newest is None else [as_int(oldest), as_int(newest)]
-                doomed.append((day, table))
-            else:  # a day the cutoff cuts through (never with a Seoul-midnight cutoff): trim it
-                count, bounds = _trim(conn, table, str(name), cutoff_ms)
-            removed += count - held
-            kept += held
-            if count:
-                span += bounds
-        for day, table in doomed:
-            conn.execute(f"ALTER TABLE {S}.access_log DETACH PARTITION {table}")
-            conn.execute(f"DROP TABLE {table}")
-            conn.execute(f"DELETE FROM {S}.partitions WHERE day = %s", (day,))
-        released = conn.execute(
-            f"""WITH gone AS (
-                    DELETE FROM {S}.access_held AS h WHERE ts_ms < %s AND NOT EXISTS (
-                        SELECT 1 FROM {S}.legal_holds AS l WHERE l.released_ms IS NULL
-                        AND h.ts_ms >= l.from_ms AND h.ts_ms < l.to_ms AND {S}.ip_in(h.client_ip, l.ip))
-                    RETURNING ts_ms)
-                SELECT count(*), min(ts_ms), max(ts_ms) FROM gone""",
-            (cutoff_ms,),
-        ).fetchone()
-        assert released is not None
-        if as_int(released[0]):
-            removed += as_int(released[0])
-            span += (as_int(released[1]), as_int(released[2]))
-        result = PurgeResult(cutoff_ms, removed, kept, min(span, default=None), max(span, default=None), len(doomed))
-        conn.execute(
-            f"INSERT INTO {S}.purge_audit (at_ms, cutoff_ms, removed, kept_by_hold, oldest_ms, newest_ms, partitions)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (now_ms, cutoff_ms, removed, kept, result.oldest_removed_ms, result.newest_removed_ms, len(doomed)),
-        )
-        conn.execute(f"DELETE FROM {S}.disclosures WHERE at_ms < %s", (now_ms - SEVEN_YEARS_MS,))
-    return result
-
-
-def _trim(conn: psycopg.Connection[tuple[object, ...]], table: str, name: str, cutoff_ms: int) -> tuple[int, list[int]]:
-    """Delete a day's rows before the cutoff (a scan of one day, not of the log) and correct its tally."""
-    gone = conn.execute(
-        f"WITH gone AS (DELETE FROM {table} WHERE ts_ms < %s RETURNING ts_ms) SELECT count(*), min(ts_ms), max(ts_ms)"
-        " FROM gone",
-        (cutoff_ms,),
-    ).fetchone()
-    assert gone is not None
-    conn.execute(
-        f"UPDATE {S}.partitions SET (rows, oldest_ms, newest_ms) ="
-        f" (SELECT count(*), min(ts_ms), max(ts_ms) FROM {table}) WHERE name = %s",
-        (name,),
+    try:
+        with conn.transaction():
+            row = conn.execute(f"SELECT * FROM {S}.purge_before(%s, %s)", (cutoff_ms, now_ms)).fetchone()
+    except psycopg.errors.InvalidParameterValue as exc:
+        raise ValueError(str(exc).strip()) from exc
+    assert row is not None
+    removed, kept, oldest, newest, dropped = row
+    return PurgeResult(
+        cutoff_ms,
+        as_int(removed),
+        as_int(kept),
+        None if oldest is None else as_int(oldest),
+        None if newest is None else as_int(newest),
+        as_int(dropped),
     )
-    count = as_int(gone[0])
-    return count, [as_int(gone[1]), as_int(gone[2])] if count else []
-
-
-def _copy_held(conn: psycopg.Connection[tuple[object, ...]], table: str, start: int, bound: int) -> int:
-    """Copy rows of ``table`` before ``bound`` that an active hold covers into ``access_held`` (once each).
-
-    Held rows are copied before the trim or the drop, so count them in the rows removed from the day.
-    A day no active hold overlaps is not read at all.
-    """
-    overlap = conn.execute(
-        f"SELECT 1 FROM {S}.legal_holds WHERE released_ms IS NULL AND from_ms < %s AND to_ms > %s LIMIT 1",
-        (bound, start),
-    ).fetchone()
-    if overlap is None:
-        return 0
-    cursor = conn.execute(
-        f"""INSERT INTO {S}.access_held ({_COLUMNS}) SELECT {_COLUMNS} FROM {table} AS a
-            WHERE a.ts_ms >= %s AND a.ts_ms < %s AND EXISTS (
-                SELECT 1 FROM {S}.legal_holds AS l WHERE l.released_ms IS NULL
-                AND a.ts_ms >= l.from_ms AND a.ts_ms < l.to_ms AND {S}.ip_in(a.client_ip, l.ip))""",
-        (start, bound),
-    )
-    return max(cursor.rowcount, 0)

@@ -143,6 +143,8 @@ def access_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
         "-- Per-day tallies, kept with the rows so a purge and a report need not scan a day.",
         f"GRANT UPDATE (rows, oldest_ms, newest_ms) ON {s}.partitions TO {ingest};",
         f"GRANT EXECUTE ON FUNCTION {s}.ensure_days(bigint[]) TO {ingest};",
+        "-- Retention runs in the gate's ingester: a function that refuses cutoffs under 3 months does the drops.",
+        f"GRANT EXECUTE ON FUNCTION {s}.purge_before(bigint, bigint) TO {ingest};",
         "-- The disclosure role reads and exports against a court permit (통신비밀보호법 제13조) and sets holds.",
         f"GRANT SELECT ON {s}.access_log, {s}.access_held, {s}.partitions, {s}.meta, {s}.legal_holds,"
         f" {s}.disclosures, {s}.purge_audit, {s}.spool_progress TO {disclosure};",
