@@ -164,3 +164,13 @@ def test_the_ingest_role_runs_retention_but_never_under_three_months(pg_cluster:
     assert [r.path for r in owner.records(0, 2**62)] == ["/young"]
     ingest.close()
     owner.close()
+
+
+def test_a_path_postgresql_text_cannot_hold_is_stored_escaped_not_stalling_the_log(postgres_url: str) -> None:
+    store = PostgresAccessStore(postgres_url, create=True)
+    store.ingest(
+        [record(NOW_MS, "/a\x00b"), record(NOW_MS + 1, "/\udcff"), record(NOW_MS + 2, "/ok")], segment="s", offset=1
+    )
+    store.ingest([record(NOW_MS + 3, "/next")], segment="s", offset=2)
+    assert [r.path for r in store.records(0, 2**62)] == ["/a\\x00b", "/\\udcff", "/ok", "/next"]
+    store.close()

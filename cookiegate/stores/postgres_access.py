@@ -27,12 +27,23 @@ if TYPE_CHECKING:
 
 S: Final = schema.ACCESS_SCHEMA
 COLUMN_LIST: Final = ", ".join(ACCESS_COLUMNS)
-_COPY: Final = f"COPY {S}.access_log ({COLUMN_LIST}) FROM STDIN"
+_COPY: Final = f"COPY {S}.access_log ({COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES: Final = schema.copy_types(ACCESS_COLUMNS)
 _DAY_MS: Final = 86_400_000
 _TALLY: Final = (
     f"UPDATE {S}.partitions SET rows = rows + %s, oldest_ms = LEAST(oldest_ms, %s), newest_ms = GREATEST(newest_ms, %s)"
     " WHERE start_ms = %s"
 )
+
+
+def _storable(record: AccessRecord) -> AccessRecord:
+    """``record`` with NUL written as ``\\x00`` and lone surrogates backslash-escaped in every text field."""
+    return AccessRecord._make(
+        value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+        if isinstance(value, str)
+        else value
+        for value in record
+    )
 
 
 class PostgresAccessStore:
@@ -154,9 +165,13 @@ class PostgresAccessStore:
                     if row is not None and as_int(row[0]) >= offset:
                         return
                     if records:
-                        with conn.cursor().copy(_COPY) as copy:
-                            for record in records:
-                                copy.write_row(record)
+                        try:
+                            with conn.transaction():
+                                self._copy(conn, records)
+                        except (psycopg.DataError, UnicodeEncodeError):
+                            # A NUL or a lone surrogate (a request for /%00) that PostgreSQL text cannot hold must
+                            # not stall the log: store that batch with such characters escaped, visibly.
+                            self._copy(conn, [_storable(r) for r in records])
                         conn.cursor().executemany(_TALLY, self._tally([r[0] for r in records]))
                     conn.execute(
                         f'INSERT INTO {S}.spool_progress (segment, "offset") VALUES (%s, %s) '
@@ -168,6 +183,13 @@ class PostgresAccessStore:
             except psycopg.Error:
                 self._ranges = []  # a purge may have dropped a day we knew: ask the server again next time
                 raise
+
+    @staticmethod
+    def _copy(conn: psycopg.Connection[tuple[object, ...]], records: Sequence[AccessRecord]) -> None:
+        with conn.cursor().copy(_COPY) as copy:
+            copy.set_types(_COPY_TYPES)
+            for record in records:
+                copy.write_row(record)
 
     def spool_offset(self, segment: str) -> int:
         row = self._query_one(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
