@@ -10,12 +10,11 @@ import orjson
 import pytest
 
 from cookiegate.cli import main
-from cookiegate.leaks import LeakCounter
-from cookiegate.ledger import ConsentLedger
-from cookiegate.retention import SEOUL, to_ms
-from cookiegate.stores import ACCESS_COLUMNS
-from cookiegate.stores.sqlite import SQLiteAccessStore, SQLiteLedgerStore
-from tests.test_ledger import consent
+from cookiegate.clock import SEOUL, to_ms
+from cookiegate.stores.sqlite_access import SQLiteAccessStore
+from cookiegate.stores.sqlite_aggregates import SQLiteAggregatesStore
+from tests.store_support import access_record, drain
+from tests.test_ledger import consent, ledger_at
 
 NOW = datetime(2025, 5, 15, 10, tzinfo=SEOUL)
 
@@ -25,23 +24,22 @@ def clock() -> datetime:
 
 
 def seed(data: Path) -> None:
-    store = SQLiteAccessStore(data / "access.db")
-    rows = []
-    for days, ip, path in [(200, "192.0.2.1", "/ancient"), (10, "192.0.2.1", "/a"), (9, "192.0.2.2", "/b")]:
-        values: dict[str, object] = {c: None for c in ACCESS_COLUMNS}
-        values.update(ts_ms=to_ms(NOW - timedelta(days=days)), client_ip=ip, path=path, host="h", method="GET",
-                      status=200, granted="necessary,analytics", gpc=int(path == "/b"), under14=0, minor=0)
-        rows.append(tuple(values[c] for c in ACCESS_COLUMNS))
-    store.ingest(rows, segment="seed", offset=1)
-    leaks = LeakCounter()
-    leaks.count_all("response", ["_mystery"], "/checkout")
-    leaks.count_all("request", ["_ga"], "/")
-    store.add_blocked_cookies(dict(leaks.drain()), now_ms=to_ms(NOW))
+    store = SQLiteAccessStore(data / "access.db", create=True)
+    records = [
+        access_record(to_ms(NOW - timedelta(days=days)), path, ip)
+        for days, ip, path in [(200, "192.0.2.1", "/ancient"), (10, "192.0.2.1", "/a"), (9, "192.0.2.2", "/b")]
+    ]
+    store.ingest(records, segment="seed", offset=1)
     store.close()
-    ledger = ConsentLedger(SQLiteLedgerStore(data / "ledger.db"))
+    aggregates = SQLiteAggregatesStore(data / "aggregates.db", create=True)
+    counts = {("response", "_mystery", "/checkout"): 1, ("request", "_ga", "/"): 1}
+    aggregates.add_blocked_cookies(counts, now_ms=to_ms(NOW), segment="seed", offset=1)
+    aggregates.close()
+    ledger = ledger_at(data)
     ledger.record(consent("v1", "analytics"), method="banner", locale="ko", client_ip="192.0.2.1")
     ledger.record(consent("v2"), method="banner", locale="ko", client_ip="192.0.2.2")
     ledger.close()
+    drain(data)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -55,7 +53,7 @@ def test_report_json_counts_access_records(tmp_path: Path, capsys: pytest.Captur
     code, out, _ = run(capsys, "report", "--data-dir", str(tmp_path), "--json")
     report = orjson.loads(out)
     assert code == 0 and report["access_records"] == 3
-    assert report["consent_rates"]["analytics"] == 0.5 and report["gpc_share"] == round(1 / 3, 4)
+    assert report["consent_rates"]["analytics"] == 0.5 and "gpc_share" not in report, "no consent data in the log"
     assert [c["name"] for c in report["blocked_unknown_cookies"]] == ["_mystery"]
     assert report["overdue"] is True and report["ledger_chain_ok"] is True
 
@@ -64,7 +62,9 @@ def test_purge_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     seed(tmp_path)
     code, out, _ = run(capsys, "purge", "--data-dir", str(tmp_path))
     assert code == 0 and orjson.loads(out)["removed"] == 1
-    assert run(capsys, "purge", "--data-dir", str(tmp_path), "--retention-months", "2")[0] != 0
+    with pytest.raises(SystemExit):
+        run(capsys, "purge", "--data-dir", str(tmp_path), "--retention-months", "2")
+    assert "시행령 제41조" in capsys.readouterr().err
     _, out, _ = run(capsys, "report", "--data-dir", str(tmp_path), "--json")
     assert orjson.loads(out)["access_records"] == 2
 
@@ -74,8 +74,8 @@ def test_hold_add_list_release(tmp_path: Path, capsys: pytest.CaptureFixture[str
     base = ("--data-dir", str(tmp_path))
     code, out, _ = run(capsys, "hold", "add", *base, "--ip", "192.0.2.1", "--from", "2024-10-01",
                        "--to", "2024-11-30", "--reason", "case 1")
-    assert code == 0
-    hold_id = out.strip()
+    assert code == 0 and out.startswith("legal hold 1 added: records of 192.0.2.1 from 2024-10-01")
+    hold_id = "1"
     run(capsys, "purge", *base)
     _, out, _ = run(capsys, "report", *base, "--json")
     assert orjson.loads(out)["access_records"] == 3, "the ancient record is held"
@@ -98,6 +98,8 @@ def test_export_is_refused_without_a_permit_and_logged_with_one(
     assert [orjson.loads(line)["path"] for line in out_file.read_text().splitlines()] == ["/a", "/b"]
     (entry,) = SQLiteAccessStore(tmp_path / "access.db").disclosures()
     assert (entry.permit, entry.records) == ("2025-영장-42", 2)
+    code, _, err = run(capsys, *args, "--agency", "Seoul police", "--permit", "2025-영장-43")
+    assert code == 2 and "--force" in err and len(out_file.read_text().splitlines()) == 2
 
 
 def test_verify_fails_on_an_edited_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,3 +118,31 @@ def test_migrate_and_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     seed(tmp_path)
     code, _, err = run(capsys, "doctor", "--data-dir", str(tmp_path))
     assert code == 1 and "cookiegate purge" in err
+
+
+@pytest.mark.parametrize("command", [["verify"], ["purge"], ["report"], ["doctor"], ["hold", "list"],
+                                     ["export", "--from", "2025-01-01", "--to", "2025-01-02", "--agency", "a",
+                                      "--permit", "p", "--out", "x.jsonl"]])  # fmt: skip
+def test_a_store_command_on_a_mistyped_data_dir_fails_naming_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    typo = tmp_path / "cookiegate-dta"
+    code, _, err = run(capsys, *command, "--data-dir", str(typo))
+    assert code == 2 and str(typo / "access.db") in err
+    assert not typo.exists(), "nothing is created at the typo"
+
+
+def test_usage_names_the_option_from_not_from_(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "--from FROM" in capsys.readouterr().out
+
+
+def test_doctor_piped_into_head_leaves_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    seed(tmp_path)
+    shell = f"{sys.executable} -m cookiegate doctor --data-dir {tmp_path} | head -1"
+    result = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -1,22 +1,37 @@
-"""The consent ledger: truncated addresses, a visitor's history, and a hash chain that exposes edits."""
+"""The consent ledger: truncated addresses, a visitor's history, and one hash chain that exposes edits."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from pathlib import Path
 
 from cookiegate.consent import Consent
-from cookiegate.ledger import ConsentLedger, truncate_ip
-from cookiegate.stores.sqlite import SQLiteLedgerStore
+from cookiegate.records.chain import verify
+from cookiegate.records.channels import spool_root
+from cookiegate.records.ledger import ConsentLedger, truncate_ip
+from cookiegate.records.types import LedgerEvent
+from cookiegate.stores.sqlite_ledger import SQLiteLedgerStore
+from tests.store_support import drain
 
 
-def ledger_at(path: Path) -> ConsentLedger:
-    return ConsentLedger(SQLiteLedgerStore(path), clock=lambda: 1_747_000_000_000)
+def ledger_at(data: Path) -> ConsentLedger:
+    url = f"sqlite:///{data / 'ledger.db'}"
+    return ConsentLedger(spool_root(data) / "ledger", url, clock=lambda: 1_747_000_000_000)
 
 
 def consent(cid: str, *granted: str, under14: bool = False) -> Consent:
     return Consent(granted=frozenset({"necessary", *granted}), version="2025-05", consent_id=cid,  # type: ignore[arg-type]
-                   under14=under14, chosen=True)
+                   under14=under14, chosen=True)  # fmt: skip
+
+
+def check(data: Path) -> tuple[bool, int, str]:
+    store = SQLiteLedgerStore(data / "ledger.db")
+    try:
+        result = verify(store.rows())
+    finally:
+        store.close()
+    return result.ok, result.checked, result.reason
 
 
 def test_only_a_network_prefix_is_kept() -> None:
@@ -26,46 +41,55 @@ def test_only_a_network_prefix_is_kept() -> None:
     assert truncate_ip("garbage") is None and truncate_ip(None) is None
 
 
-def test_history_is_the_visitors_own_events_oldest_first(tmp_path: Path) -> None:
-    ledger = ledger_at(tmp_path / "ledger.db")
+def test_history_shows_a_choice_at_once_and_after_ingest_exactly_once(tmp_path: Path) -> None:
+    ledger = ledger_at(tmp_path)
     ledger.record(consent("a", "analytics"), method="banner", locale="ko", client_ip="203.0.113.77")
     ledger.record(consent("b", "targeting"), method="api", locale="en", client_ip=None)
     ledger.record(consent("a"), method="withdrawal", locale="ko", client_ip="203.0.113.77")
+    expected = [("banner", ["necessary", "analytics"]), ("withdrawal", ["necessary"])]
+    assert [(e["method"], e["granted"]) for e in ledger.history("a")] == expected, "read from the spool"
+    drain(tmp_path)
     history = ledger.history("a")
-    assert [(e["method"], e["granted"]) for e in history] == [
-        ("banner", ["necessary", "analytics"]), ("withdrawal", ["necessary"])
-    ]
+    assert [(e["method"], e["granted"]) for e in history] == expected, "stored, and not doubled by the spool"
     assert history[0]["ip_prefix"] == "203.0.113.0/24"
-    assert b"203.0.113.77" not in (tmp_path / "ledger.db").read_bytes() + _wal(tmp_path / "ledger.db")
-
-
-def _wal(db: Path) -> bytes:
-    wal = Path(f"{db}-wal")
-    return wal.read_bytes() if wal.exists() else b""
+    ledger.close()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"203.0.113.77" not in on_disk, "neither the spool nor the store holds the full address"
 
 
 def test_editing_or_deleting_a_row_breaks_the_chain(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
-    ledger = ledger_at(db)
+    ledger = ledger_at(tmp_path)
     for i in range(5):
         ledger.record(consent(f"v{i}", "analytics"), method="banner", locale="ko", client_ip="192.0.2.1")
-    assert ledger.verify().ok and ledger.verify().checked == 5
-
+    drain(tmp_path)
+    assert check(tmp_path) == (True, 5, "")
+    db = tmp_path / "ledger.db"
     with sqlite3.connect(db) as raw:
         raw.execute("UPDATE consent_events SET granted = 'necessary,analytics,targeting' WHERE seq = 3")
     raw.close()
-    check = ledger.verify()
-    assert not check.ok and check.broken_at == 3 and "changed" in check.reason
-
+    assert check(tmp_path) == (False, 2, "content was changed")
     with sqlite3.connect(db) as raw:
         raw.execute("DELETE FROM consent_events WHERE seq = 3")
     raw.close()
-    check = ledger.verify()
-    assert not check.ok and check.broken_at == 3 and "missing" in check.reason
+    assert check(tmp_path) == (False, 2, "event 3 missing")
 
 
-def test_two_writers_keep_one_chain(tmp_path: Path) -> None:
-    first, second = ledger_at(tmp_path / "ledger.db"), ledger_at(tmp_path / "ledger.db")
-    for i in range(10):
-        (first if i % 2 else second).record(consent(f"x{i}"), method="api", locale="ko", client_ip=None)
-    assert first.verify().ok and first.verify().checked == 10
+def _append_many(db: str, worker: int) -> None:
+    store = SQLiteLedgerStore(Path(db))
+    for i in range(40):
+        event = LedgerEvent(i, f"w{worker}-{i}", "2025-05", "ko", "necessary", "api", 0, 0, 0, None)
+        store.append([event, event._replace(consent_id=f"w{worker}-{i}b")], segment=f"w{worker}", offset=i + 1)
+    store.close()
+
+
+def test_four_processes_appending_at_once_keep_one_unbroken_chain(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    SQLiteLedgerStore(db, create=True).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(db), n)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert check(tmp_path) == (True, 4 * 40 * 2, "")

@@ -11,18 +11,17 @@ import orjson
 import pytest
 
 from cookiegate import CookieGate
-from cookiegate.retention import (
-    SEOUL,
-    PurgeTimer,
-    export_disclosure,
+from cookiegate.clock import SEOUL, to_ms
+from cookiegate.records.disclosure import export_disclosure
+from cookiegate.records.retention import (
     purge,
     retention_cutoff,
-    to_ms,
+    seconds_until_next_purge,
     validate_retention_months,
 )
-from cookiegate.stores import ACCESS_COLUMNS
-from cookiegate.stores.sqlite import SQLiteAccessStore
+from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from tests.conftest import SECRET, tiny_app
+from tests.store_support import access_record
 
 NOW = datetime(2025, 5, 15, 10, 0, tzinfo=SEOUL)
 
@@ -31,11 +30,8 @@ def frozen() -> datetime:
     return NOW
 
 
-def row(ts: datetime, path: str, ip: str = "203.0.113.5") -> tuple[object, ...]:
-    values: dict[str, object] = {c: None for c in ACCESS_COLUMNS}
-    values.update(ts_ms=to_ms(ts), client_ip=ip, path=path, host="shop.test", method="GET", status=200,
-                  granted="necessary", gpc=0, under14=0, minor=0)
-    return tuple(values[c] for c in ACCESS_COLUMNS)
+def row(ts: datetime, path: str, ip: str = "203.0.113.5") -> object:
+    return access_record(ts, path, ip)
 
 
 def on_disk(db: Path) -> bytes:
@@ -66,26 +62,26 @@ def test_less_than_three_months_is_refused() -> None:
 
 def test_purge_destroys_old_records_down_to_the_bytes(tmp_path: Path) -> None:
     db = tmp_path / "access.db"
-    store = SQLiteAccessStore(db)
+    store = SQLiteAccessStore(db, create=True)
     old = NOW - timedelta(days=1) - (NOW - retention_cutoff(NOW, 3))  # 3 months + 1 day old
     store.ingest([row(old, "/expired-unique-path-7f3a")] * 50, segment="s", offset=1)
     store.ingest([row(NOW - timedelta(days=30), "/recent-unique-path-91bc")], segment="s", offset=2)
     store.close()
     assert b"/expired-unique-path-7f3a" in on_disk(db)
 
-    store = SQLiteAccessStore(db)
+    store = SQLiteAccessStore(db, create=True)
     result = purge(store, months=3, clock=frozen)
     assert (result.removed, result.kept_by_hold) == (50, 0)
-    assert [r[ACCESS_COLUMNS.index("path")] for r in store.records(0, 2**62)] == ["/recent-unique-path-91bc"]
+    assert [r.path for r in store.records(0, 2**62)] == ["/recent-unique-path-91bc"]
     store.close()
     assert b"/expired-unique-path-7f3a" not in on_disk(db)
     assert b"/recent-unique-path-91bc" in on_disk(db)
-    (audit,) = SQLiteAccessStore(db).audit_lines()
+    (audit,) = SQLiteAccessStore(db, create=True).audit_lines()
     assert audit["removed"] == 50 and b"expired" not in orjson.dumps(audit)
 
 
 def test_a_record_on_the_cutoff_day_is_kept(tmp_path: Path) -> None:
-    store = SQLiteAccessStore(tmp_path / "access.db")
+    store = SQLiteAccessStore(tmp_path / "access.db", create=True)
     store.ingest([row(retention_cutoff(NOW, 3) + timedelta(minutes=1), "/edge")], segment="s", offset=1)
     assert purge(store, months=3, clock=frozen).removed == 0
     assert store.count(0, 2**62) == 1
@@ -93,7 +89,7 @@ def test_a_record_on_the_cutoff_day_is_kept(tmp_path: Path) -> None:
 
 def test_held_records_survive_until_released(tmp_path: Path) -> None:
     db = tmp_path / "access.db"
-    store = SQLiteAccessStore(db)
+    store = SQLiteAccessStore(db, create=True)
     old = datetime(2024, 12, 1, 9, tzinfo=SEOUL)
     store.ingest([row(old, "/held", "198.51.100.1"), row(old, "/gone", "198.51.100.2")], segment="s", offset=1)
     hold = store.add_hold("198.51.100.0/31", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
@@ -102,7 +98,7 @@ def test_held_records_survive_until_released(tmp_path: Path) -> None:
                    "overlapping hold", now_ms=to_ms(NOW))
     result = purge(store, months=3, clock=frozen)
     assert (result.removed, result.kept_by_hold) == (1, 1)
-    assert [r[ACCESS_COLUMNS.index("path")] for r in store.records(0, 2**62)] == ["/held"]
+    assert [r.path for r in store.records(0, 2**62)] == ["/held"]
     assert purge(store, months=3, clock=frozen).removed == 0, "still held by the second hold"
     for h in store.holds():
         store.release_hold(h.id, now_ms=to_ms(NOW))
@@ -113,10 +109,10 @@ def test_held_records_survive_until_released(tmp_path: Path) -> None:
 
 
 def test_export_needs_a_permit_and_is_recorded(tmp_path: Path) -> None:
-    store = SQLiteAccessStore(tmp_path / "access.db")
+    store = SQLiteAccessStore(tmp_path / "access.db", create=True)
     when = NOW - timedelta(days=3)
     store.ingest([row(when, "/a", "192.0.2.1"), row(when, "/b", "192.0.2.2")], segment="s", offset=1)
-    window = {"from_ms": to_ms(when - timedelta(hours=1)), "to_ms": to_ms(when + timedelta(hours=1))}
+    window = {"from_ms": to_ms(when - timedelta(hours=1)), "to_ms_": to_ms(when + timedelta(hours=1))}
     with pytest.raises(ValueError, match="permit"):
         export_disclosure(store, **window, ip=None, agency="Seoul police", permit=" ", out=tmp_path / "x.jsonl")
     assert store.disclosures() == [] and not (tmp_path / "x.jsonl").exists()
@@ -131,10 +127,15 @@ def test_export_needs_a_permit_and_is_recorded(tmp_path: Path) -> None:
     assert (entry.agency, entry.permit, entry.ip, entry.records) == ("Seoul police", "2025-123", "192.0.2.1", 1)
 
 
-def test_the_purge_timer_runs_a_purge(tmp_path: Path) -> None:
-    db = tmp_path / "access.db"
-    SQLiteAccessStore(db).ingest([row(datetime(2024, 1, 1, tzinfo=SEOUL), "/old")], segment="s", offset=1)
-    timer = PurgeTimer(lambda: SQLiteAccessStore(db), months=3, clock=frozen, first_delay=0)
-    result = timer.run_once()
-    assert result is not None and result.removed == 1
-    assert 0 < timer.seconds_until_next() <= 86_400
+def test_the_daily_purge_runs_at_four_in_the_morning_seoul_time() -> None:
+    assert seconds_until_next_purge(datetime(2025, 5, 15, 3, 0, tzinfo=SEOUL)) == 3600
+    assert seconds_until_next_purge(datetime(2025, 5, 15, 4, 0, tzinfo=SEOUL)) == 86_400
+
+
+def test_export_refuses_to_overwrite_an_earlier_disclosure_file(tmp_path: Path) -> None:
+    store = SQLiteAccessStore(tmp_path / "access.db", create=True)
+    out = tmp_path / "earlier.jsonl"
+    out.write_text("evidence already handed over\n")
+    with pytest.raises(ValueError, match="--force"):
+        export_disclosure(store, from_ms=0, to_ms_=1, ip=None, agency="a", permit="p", out=out)
+    assert out.read_text() == "evidence already handed over\n"

@@ -66,6 +66,21 @@ class IngestSupervisor:
                              child.pid, _STOP_GRACE)  # fmt: skip
                 child.kill()
                 child.wait()
+        if child is not None:
+            self._final_pass()
+
+    def _final_pass(self) -> None:
+        """Store what is left when our ingester stopped before it could (e.g. killed while starting up)."""
+        try:
+            if not lock_is_free(self.data_dir):
+                return  # another worker's ingester carries on
+            command = [*self.command(), "--once"]
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, timeout=_STOP_GRACE * 3, check=False)  # noqa: S603
+        except (OSError, subprocess.TimeoutExpired):
+            logger.exception("final ingest pass failed; the spool is stored at the next start")
+            return
+        if done.returncode not in (0, EXIT_LOCK_BUSY):
+            logger.error("final ingest pass exited %d; the spool is stored at the next start", done.returncode)
 
     def _run(self) -> None:
         backoff = 0.0

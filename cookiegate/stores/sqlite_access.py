@@ -54,8 +54,7 @@ class SQLiteAccessStore:
             version = files.check_schema(self._conn, self.path, SCHEMA_VERSION)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executescript(
-                    f"""
+                for statement in f"""
                     CREATE TABLE IF NOT EXISTS partitions (
                         day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
                     {files.SPOOL_PROGRESS_DDL};
@@ -71,14 +70,17 @@ class SQLiteAccessStore:
                         id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, cutoff_ms INTEGER NOT NULL,
                         removed INTEGER NOT NULL, kept_by_hold INTEGER NOT NULL, oldest_ms INTEGER,
                         newest_ms INTEGER, partitions INTEGER NOT NULL);
-                    """
-                )
+                    """.split(";"):
+                    # One by one: ``executescript`` would commit the transaction it runs in.
+                    if statement.strip():
+                        self._conn.execute(statement)
                 if version == 1:
                     self._from_v1()
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._load_partitions()
         return SCHEMA_VERSION
@@ -156,7 +158,8 @@ class SQLiteAccessStore:
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 self._load_partitions()  # another process may have created or purged partitions meanwhile
                 raise
 
@@ -178,7 +181,8 @@ class SQLiteAccessStore:
                 result = purge_partitions(self._conn, self._partitions, cutoff_ms, now_ms=now_ms)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             finally:
                 self._load_partitions()

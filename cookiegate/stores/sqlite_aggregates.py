@@ -56,7 +56,8 @@ class SQLiteAggregatesStore:
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
 
     def blocked_cookies(self) -> list[tuple[str, str, str, int]]:

@@ -63,7 +63,8 @@ class SQLiteLedgerStore:
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
         return sealed
 
