@@ -9,18 +9,17 @@ transaction, so a batch retried after a lost connection or a server restart is s
 from __future__ import annotations
 
 import ipaddress
-import threading
 import time
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import postgres_schema as schema
-from cookiegate.stores import redact_url
+from cookiegate.stores.postgres_days import DAY_MS, TALLY, DayPartitions
+from cookiegate.stores.postgres_link import PostgresLink
 from cookiegate.stores.postgres_purge import PURGE_FUNCTION, purge_partitions
-from cookiegate.stores.postgres_schema import as_int
-from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult, StoreUnavailableError
+from cookiegate.stores.postgres_schema import DAYS_AHEAD, as_int
+from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,11 +28,7 @@ S: Final = schema.ACCESS_SCHEMA
 COLUMN_LIST: Final = ", ".join(ACCESS_COLUMNS)
 _COPY: Final = f"COPY {S}.access_log ({COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES: Final = schema.copy_types(ACCESS_COLUMNS)
-_DAY_MS: Final = 86_400_000
-_TALLY: Final = (
-    f"UPDATE {S}.partitions SET rows = rows + %s, oldest_ms = LEAST(oldest_ms, %s), newest_ms = GREATEST(newest_ms, %s)"
-    " WHERE start_ms = %s"
-)
+_DDL: Final = (schema.ACCESS_DDL, PURGE_FUNCTION)
 
 
 def _storable(record: AccessRecord) -> AccessRecord:
@@ -47,101 +42,35 @@ def _storable(record: AccessRecord) -> AccessRecord:
 
 
 class PostgresAccessStore:
-    """The access log in the ``cookiegate_access`` schema; one connection, used by one ingest thread at a time."""
+    """The access log in the ``cookiegate_access`` schema, through one connection that survives server restarts."""
 
     def __init__(self, url: str, *, create: bool = False) -> None:
         self.url = url
-        self.location = redact_url(url)
-        self._lock = threading.Lock()
-        self._ranges: list[tuple[int, int]] = []  # known partitions' [start, end), sorted
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        with self._lock:
-            conn = self._connection()
-            try:
-                if create:
-                    self._migrate(conn)
-                else:
-                    schema.require_schema(conn, S, url)
-                    self._load_ranges(conn)
-            except BaseException:
-                conn.close()
-                raise
-
-    # -- connection --------------------------------------------------------------------------------------
-
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        """The open connection, reconnecting after a server restart (the caller holds ``_lock``)."""
-        if self._conn is None or self._conn.closed:
-            self._conn = schema.connect(self.url)
-        return self._conn
-
-    def _lost(self, exc: Exception) -> StoreUnavailableError:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None
-        return StoreUnavailableError(f"access log {self.location} unavailable: {str(exc).strip()}")
+        self.link = PostgresLink(url, "access log")
+        self.location = self.link.location
+        self._days = DayPartitions()
+        self.link.open(S, _DDL, create=create, then=self._open_days)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self.link.close()
 
     # -- schema ------------------------------------------------------------------------------------------
 
     def migrate(self) -> int:
-        with self._lock:
-            return self._migrate(self._connection())
+        version = self.link.migrate(S, _DDL)
+        with self.link.connection() as conn:
+            self._open_days(conn, True)
+        return version
 
-    def _migrate(self, conn: psycopg.Connection[tuple[object, ...]]) -> int:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('cookiegate.migrate'))")
-            conn.execute(schema.ACCESS_DDL)
-            conn.execute(PURGE_FUNCTION)
-        start = time.time_ns() // 1_000_000 - _DAY_MS
-        conn.execute(f"SELECT {S}.ensure_days(%s)", ([start + k * _DAY_MS for k in range(schema.DAYS_AHEAD + 2)],))
-        self._load_ranges(conn)
-        return schema.require_schema(conn, S, self.url)
+    def _open_days(self, conn: psycopg.Connection[tuple[object, ...]], created: bool) -> None:
+        """After a migration, the partitions from yesterday to a week ahead; then the days that exist."""
+        if created:
+            start = time.time_ns() // 1_000_000 - DAY_MS
+            conn.execute(f"SELECT {S}.ensure_days(%s)", ([start + k * DAY_MS for k in range(DAYS_AHEAD + 2)],))
+        self._days.load(conn)
 
     def roles_sql(self, ingest: str = schema.INGEST_ROLE, disclosure: str = schema.DISCLOSURE_ROLE) -> str:
         return schema.access_roles_sql(ingest, disclosure)
-
-    def _load_ranges(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        rows = conn.execute(f"SELECT start_ms, end_ms FROM {S}.partitions ORDER BY start_ms").fetchall()
-        self._ranges = [(as_int(a), as_int(b)) for a, b in rows]
-
-    def _covered(self, stamp: int) -> bool:
-        i = bisect_right(self._ranges, (stamp, 2**63)) - 1
-        return i >= 0 and self._ranges[i][0] <= stamp < self._ranges[i][1]
-
-    def _ensure_partitions(self, conn: psycopg.Connection[tuple[object, ...]], stamps: list[int]) -> None:
-        """Create the days ``stamps`` fall on (and the week after) unless known; nearly every batch is one day."""
-        low, high = min(stamps), max(stamps)
-        if self._covered(low) and self._covered(high) and high - low < _DAY_MS:
-            i = bisect_right(self._ranges, (low, 2**63)) - 1
-            if high < self._ranges[i][1]:
-                return
-        missing = sorted({s for s in stamps if not self._covered(s)})
-        if not missing:
-            return
-        ahead = [missing[-1] + k * _DAY_MS for k in range(1, schema.DAYS_AHEAD + 1)]
-        conn.execute(f"SELECT {S}.ensure_days(%s)", (missing + ahead,))
-        self._load_ranges(conn)
-
-    def _tally(self, stamps: list[int]) -> list[tuple[int, int, int, int]]:
-        """(rows, oldest, newest, partition start) per day in ``stamps``, in start order (no lock-order deadlock)."""
-        low, high = min(stamps), max(stamps)
-        i = bisect_right(self._ranges, (low, 2**63)) - 1
-        if high < self._ranges[i][1]:
-            return [(len(stamps), low, high, self._ranges[i][0])]
-        days: dict[int, list[int]] = {}
-        for stamp in stamps:
-            start = self._ranges[bisect_right(self._ranges, (stamp, 2**63)) - 1][0]
-            day = days.setdefault(start, [0, stamp, stamp])
-            day[0] += 1
-            day[1] = min(day[1], stamp)
-            day[2] = max(day[2], stamp)
-        return [(n, lo, hi, start) for start, (n, lo, hi) in sorted(days.items())]
 
     # -- writing -----------------------------------------------------------------------------------------
 
@@ -153,11 +82,10 @@ class PostgresAccessStore:
         """
         import psycopg
 
-        with self._lock:
+        with self.link.connection() as conn:
             try:
-                conn = self._connection()
                 if records:
-                    self._ensure_partitions(conn, [r[0] for r in records])
+                    self._days.ensure(conn, [r[0] for r in records])
                 with conn.transaction():
                     row = conn.execute(
                         f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s FOR UPDATE', (segment,)
@@ -172,16 +100,14 @@ class PostgresAccessStore:
                             # A NUL or a lone surrogate (a request for /%00) that PostgreSQL text cannot hold must
                             # not stall the log: store that batch with such characters escaped, visibly.
                             self._copy(conn, [_storable(r) for r in records])
-                        conn.cursor().executemany(_TALLY, self._tally([r[0] for r in records]))
+                        conn.cursor().executemany(TALLY, self._days.tally([r[0] for r in records]))
                     conn.execute(
                         f'INSERT INTO {S}.spool_progress (segment, "offset") VALUES (%s, %s) '
                         'ON CONFLICT (segment) DO UPDATE SET "offset" = excluded."offset"',
                         (segment, offset),
                     )
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
             except psycopg.Error:
-                self._ranges = []  # a purge may have dropped a day we knew: ask the server again next time
+                self._days.forget()  # a purge elsewhere may have dropped a day we knew
                 raise
 
     @staticmethod
@@ -192,43 +118,19 @@ class PostgresAccessStore:
                 copy.write_row(record)
 
     def spool_offset(self, segment: str) -> int:
-        row = self._query_one(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
+        row = self.link.one(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
         return 0 if row is None else as_int(row[0])
 
     def forget_segment(self, segment: str) -> None:
-        self._query_one(f"DELETE FROM {S}.spool_progress WHERE segment = %s RETURNING 1", (segment,))
-
-    def _query_one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
-        import psycopg
-
-        with self._lock:
-            try:
-                return self._connection().execute(sql, args).fetchone()
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
-
-    def _query_all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        import psycopg
-
-        with self._lock:
-            try:
-                return self._connection().execute(sql, args).fetchall()
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
+        self.link.one(f"DELETE FROM {S}.spool_progress WHERE segment = %s RETURNING 1", (segment,))
 
     # -- retention ---------------------------------------------------------------------------------------
 
     def purge_before(self, cutoff_ms: int, *, now_ms: int) -> PurgeResult:
-        import psycopg
-
-        with self._lock:
-            try:
-                conn = self._connection()
-                result = purge_partitions(conn, cutoff_ms, now_ms=now_ms)
-                self._load_ranges(conn)
-                return result
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
+        with self.link.connection() as conn:
+            result = purge_partitions(conn, cutoff_ms, now_ms=now_ms)
+            self._days.load(conn)
+            return result
 
     def add_hold(self, ip: str, from_ms: int, to_ms: int, reason: str, *, now_ms: int) -> int:
         ipaddress.ip_network(ip, strict=False)  # ValueError for anything that is not an address or a network
@@ -236,7 +138,7 @@ class PostgresAccessStore:
             raise ValueError("a legal hold needs a reason (case number, request reference)")
         if from_ms >= to_ms:
             raise ValueError("a legal hold needs --from before --to")
-        row = self._query_one(
+        row = self.link.one(
             f"INSERT INTO {S}.legal_holds (ip, from_ms, to_ms, reason, created_ms) VALUES (%s, %s, %s, %s, %s)"
             " RETURNING id",
             (ip, from_ms, to_ms, reason.strip(), now_ms),
@@ -246,7 +148,7 @@ class PostgresAccessStore:
 
     def holds(self, *, include_released: bool = False) -> list[LegalHold]:
         where = "" if include_released else " WHERE released_ms IS NULL"
-        rows = self._query_all(
+        rows = self.link.all(
             f"SELECT id, ip, from_ms, to_ms, reason, created_ms, released_ms FROM {S}.legal_holds{where} ORDER BY id"
         )
         return [
@@ -257,7 +159,7 @@ class PostgresAccessStore:
         ]
 
     def release_hold(self, hold_id: int, *, now_ms: int) -> bool:
-        row = self._query_one(
+        row = self.link.one(
             f"UPDATE {S}.legal_holds SET released_ms = %s WHERE id = %s AND released_ms IS NULL RETURNING id",
             (now_ms, hold_id),
         )
@@ -281,7 +183,7 @@ class PostgresAccessStore:
 
     def count(self, from_ms: int, to_ms: int, ip: str | None = None) -> int:
         union, args = self._union("1", from_ms, to_ms, ip)
-        row = self._query_one(f"SELECT count(*) FROM ({union}) AS found", args)
+        row = self.link.one(f"SELECT count(*) FROM ({union}) AS found", args)
         return 0 if row is None else as_int(row[0])
 
     def records(self, from_ms: int, to_ms: int, ip: str | None = None) -> Iterator[AccessRecord]:
@@ -298,14 +200,14 @@ class PostgresAccessStore:
 
     def add_disclosure(self, disclosure: Disclosure) -> None:
         d = disclosure
-        self._query_one(
+        self.link.one(
             f"INSERT INTO {S}.disclosures (at_ms, agency, permit, from_ms, to_ms, ip, records, out_file, sha256)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (d.at_ms, d.agency, d.permit, d.from_ms, d.to_ms, d.ip, d.records, d.out_file, d.sha256),
         )
 
     def disclosures(self) -> list[Disclosure]:
-        rows = self._query_all(
+        rows = self.link.all(
             f"SELECT at_ms, agency, permit, from_ms, to_ms, ip, records, out_file, sha256 FROM {S}.disclosures"
             " ORDER BY id"
         )
@@ -326,16 +228,16 @@ class PostgresAccessStore:
 
     def audit_lines(self) -> list[dict[str, object]]:
         names = ("at_ms", "cutoff_ms", "removed", "kept_by_hold", "oldest_ms", "newest_ms", "partitions")
-        rows = self._query_all(f"SELECT {', '.join(names)} FROM {S}.purge_audit ORDER BY id")
+        rows = self.link.all(f"SELECT {', '.join(names)} FROM {S}.purge_audit ORDER BY id")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def stats(self) -> AccessStats:
         """Counts from the per-day tallies (no scan of the log) and the size of every partition."""
-        days = self._query_one(
+        days = self.link.one(
             f"SELECT count(*), coalesce(sum(rows), 0)::bigint, min(oldest_ms), max(newest_ms),"
             f" coalesce(sum(pg_total_relation_size(format('{S}.%%I', name))), 0)::bigint FROM {S}.partitions"
         )
-        held = self._query_one(
+        held = self.link.one(
             f"SELECT count(*), min(ts_ms), max(ts_ms), pg_total_relation_size('{S}.access_held') FROM {S}.access_held"
         )
         assert days is not None and held is not None

@@ -8,19 +8,15 @@ no gap). The spool offset commits with the events, so a batch retried after a lo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from cookiegate.records.chain import seal
 from cookiegate.records.types import LEDGER_COLUMNS, LedgerEvent
 from cookiegate.stores import postgres_schema as schema
-from cookiegate.stores import redact_url
+from cookiegate.stores.postgres_link import PostgresLink
 from cookiegate.stores.postgres_schema import as_int
-from cookiegate.stores.protocols import LedgerStats, StoreUnavailableError
-
-if TYPE_CHECKING:
-    import psycopg
+from cookiegate.stores.protocols import LedgerStats
 
 S: Final = schema.LEDGER_SCHEMA
 _COLUMNS: Final = ", ".join(LEDGER_COLUMNS)
@@ -35,46 +31,15 @@ class PostgresLedgerStore:
 
     def __init__(self, url: str, *, create: bool = False) -> None:
         self.url = url
-        self.location = redact_url(url)
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        with self._lock:
-            conn = self._connection()
-            try:
-                if create:
-                    self._migrate(conn)
-                else:
-                    schema.require_schema(conn, S, url)
-            except BaseException:
-                conn.close()
-                raise
-
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = schema.connect(self.url)
-        return self._conn
-
-    def _lost(self, exc: Exception) -> StoreUnavailableError:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None
-        return StoreUnavailableError(f"consent ledger {self.location} unavailable: {str(exc).strip()}")
+        self.link = PostgresLink(url, "consent ledger")
+        self.location = self.link.location
+        self.link.open(S, (schema.LEDGER_DDL,), create=create)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self.link.close()
 
     def migrate(self) -> int:
-        with self._lock:
-            return self._migrate(self._connection())
-
-    def _migrate(self, conn: psycopg.Connection[tuple[object, ...]]) -> int:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('cookiegate.migrate'))")
-            conn.execute(schema.LEDGER_DDL)
-        return schema.require_schema(conn, S, self.url)
+        return self.link.migrate(S, (schema.LEDGER_DDL,))
 
     def roles_sql(self, ingest: str = schema.INGEST_ROLE, disclosure: str = schema.DISCLOSURE_ROLE) -> str:
         return schema.ledger_roles_sql(ingest, disclosure)
@@ -85,55 +50,37 @@ class PostgresLedgerStore:
         Returns the sealed events; an empty list when ``segment`` already reached ``offset`` (the batch was
         committed before the connection was lost, and is not appended twice).
         """
-        import psycopg
-
-        with self._lock:
-            try:
-                conn = self._connection()
-                with conn.transaction():
-                    conn.execute(_CHAIN_LOCK)
-                    done = conn.execute(
-                        f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,)
-                    ).fetchone()
-                    if done is not None and as_int(done[0]) >= offset:
-                        return []
-                    head = conn.execute(_HEAD).fetchone()
-                    seq, prev_hash = (0, "") if head is None else (as_int(head[0]), str(head[1]))
-                    sealed: list[LedgerEvent] = []
-                    for event in events:
-                        seq += 1
-                        placed = seal(event, seq, prev_hash)
-                        prev_hash = placed.hash
-                        sealed.append(placed)
-                    if sealed:
-                        conn.cursor().executemany(_INSERT, sealed)
-                    conn.execute(
-                        f'INSERT INTO {S}.spool_progress (segment, "offset") VALUES (%s, %s) '
-                        'ON CONFLICT (segment) DO UPDATE SET "offset" = excluded."offset"',
-                        (segment, offset),
-                    )
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
+        with self.link.connection() as conn, conn.transaction():
+            conn.execute(_CHAIN_LOCK)
+            done = conn.execute(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,)).fetchone()
+            if done is not None and as_int(done[0]) >= offset:
+                return []
+            head = conn.execute(_HEAD).fetchone()
+            seq, prev_hash = (0, "") if head is None else (as_int(head[0]), str(head[1]))
+            sealed: list[LedgerEvent] = []
+            for event in events:
+                seq += 1
+                placed = seal(event, seq, prev_hash)
+                prev_hash = placed.hash
+                sealed.append(placed)
+            if sealed:
+                conn.cursor().executemany(_INSERT, sealed)
+            conn.execute(
+                f'INSERT INTO {S}.spool_progress (segment, "offset") VALUES (%s, %s) '
+                'ON CONFLICT (segment) DO UPDATE SET "offset" = excluded."offset"',
+                (segment, offset),
+            )
         return sealed
 
-    def _fetch(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        import psycopg
-
-        with self._lock:
-            try:
-                return self._connection().execute(sql, args).fetchall()
-            except psycopg.OperationalError as exc:
-                raise self._lost(exc) from exc
-
     def spool_offset(self, segment: str) -> int:
-        rows = self._fetch(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
+        rows = self.link.all(f'SELECT "offset" FROM {S}.spool_progress WHERE segment = %s', (segment,))
         return as_int(rows[0][0]) if rows else 0
 
     def forget_segment(self, segment: str) -> None:
-        self._fetch(f"DELETE FROM {S}.spool_progress WHERE segment = %s RETURNING 1", (segment,))
+        self.link.all(f"DELETE FROM {S}.spool_progress WHERE segment = %s RETURNING 1", (segment,))
 
     def history(self, consent_id: str) -> list[LedgerEvent]:
-        rows = self._fetch(f"SELECT {_COLUMNS} FROM {S}.consent_events WHERE consent_id = %s ORDER BY seq",
+        rows = self.link.all(f"SELECT {_COLUMNS} FROM {S}.consent_events WHERE consent_id = %s ORDER BY seq",
                            (consent_id,))  # fmt: skip
         return [LedgerEvent._make(row) for row in rows]
 
@@ -149,6 +96,6 @@ class PostgresLedgerStore:
                 yield LedgerEvent._make(row)
 
     def stats(self) -> LedgerStats:
-        count = self._fetch(f"SELECT count(*) FROM {S}.consent_events")
-        head = self._fetch(_HEAD)
+        count = self.link.all(f"SELECT count(*) FROM {S}.consent_events")
+        head = self.link.all(_HEAD)
         return LedgerStats(as_int(count[0][0]), as_int(head[0][0]) if head else 0, str(head[0][1]) if head else "")
