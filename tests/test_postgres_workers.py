@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +14,8 @@ import pytest
 from cookiegate.records.chain import verify
 from cookiegate.stores.postgres_access import PostgresAccessStore
 from cookiegate.stores.postgres_ledger import PostgresLedgerStore
-from tests.pg_support import free_port
+from tests.store_support import serve, wait_for
 
-APP = textwrap.dedent(
-    """
-    import os
-    from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-    from cookiegate import CookieGate
-
-    async def hello(request):
-        return PlainTextResponse("ok " + request.path_params["n"])
-
-    app = CookieGate(
-        Starlette(routes=[Route("/r/{n}", hello)]),
-        secret_keys=["pg-workers-secret-0123456789"],
-        data_dir=os.environ["COOKIEGATE_DATA"],
-        access_log_url=os.environ["COOKIEGATE_PG"],
-        ledger_url=os.environ["COOKIEGATE_PG"],
-    )
-    """
-)
 REQUESTS = 1200
 CONSENTS = 60
 RESTART_AFTER = 400
@@ -85,14 +59,7 @@ def test_three_workers_survive_a_postgresql_restart_without_losing_or_doubling(
 ) -> None:
     PostgresAccessStore(postgres_url, create=True).close()
     PostgresLedgerStore(postgres_url, create=True).close()
-    (tmp_path / "pgapp.py").write_text(APP)
-    port = free_port()
-    env = {**os.environ, "COOKIEGATE_DATA": str(tmp_path / "data"), "COOKIEGATE_PG": postgres_url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "pgapp:app", "--port", str(port), "--workers", "3", "--lifespan", "on",
-         "--log-level", "warning", "--no-access-log"],
-        cwd=tmp_path, env=env,
-    )  # fmt: skip
+    env = {"COOKIEGATE_ACCESS_URL": postgres_url, "COOKIEGATE_LEDGER_URL": postgres_url}
     restart = threading.Event()
 
     def restart_when_asked() -> None:
@@ -102,32 +69,17 @@ def test_three_workers_survive_a_postgresql_restart_without_losing_or_doubling(
     restarter = threading.Thread(target=restart_when_asked)
     restarter.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_cookiegate/policy.json", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        answered, consents = asyncio.run(load(f"http://127.0.0.1:{port}", restart))
-        restarter.join()
-        assert len(answered) == REQUESTS and consents == CONSENTS
-
-        deadline = time.monotonic() + 90  # the ingester backs off while the server is down, then catches up
-        while len(stored_paths(postgres_url)) < REQUESTS and time.monotonic() < deadline:
-            time.sleep(0.5)
+        with serve(tmp_path, tmp_path / "data", env, workers=3) as (_, base):
+            answered, consents = asyncio.run(load(base, restart))
+            restarter.join()
+            assert len(answered) == REQUESTS and consents == CONSENTS
+            # The ingester backs off while the server is down, then catches up.
+            wait_for(lambda: len(stored_paths(postgres_url)) >= REQUESTS + 1, timeout=90, what="every record")
     finally:
         restart.set()
         restarter.join()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
+    answered.add("/r/warmup")  # serve() waits for one answered request before the load
     paths = stored_paths(postgres_url)
     assert len(paths) == len(set(paths)), "a record was stored twice"
     assert set(paths) == answered, f"{len(answered - set(paths))} answered requests have no record"

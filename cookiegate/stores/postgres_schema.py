@@ -127,21 +127,28 @@ def _checked(role: str) -> str:
     return role
 
 
-def _create_role(role: str) -> str:
-    return (f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-            f"CREATE ROLE {role} LOGIN; END IF; END $$;")  # fmt: skip
+def _roles_preamble(schema: str, ingest: str, disclosure: str) -> list[str]:
+    """Both login roles (created once), nothing granted on ``schema`` but its use: grants follow one by one."""
+    ingest, disclosure = _checked(ingest), _checked(disclosure)
+    create = [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+        f"CREATE ROLE {role} LOGIN; END IF; END $$;"
+        for role in (ingest, disclosure)
+    ]
+    return [
+        "-- Set passwords with ALTER ROLE … PASSWORD '…' (or use certificates); run again after every migrate.",
+        *create,
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {ingest}, {disclosure};",
+        f"GRANT USAGE ON SCHEMA {schema} TO {ingest}, {disclosure};",
+    ]
 
 
 def access_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROLE) -> str:
     """Roles and grants for the access log: run by the owner after ``migrate``; idempotent."""
-    ingest, disclosure = _checked(ingest), _checked(disclosure)
     s = ACCESS_SCHEMA
     return "\n".join([
-        "-- cookiegate access log roles: set passwords with ALTER ROLE … PASSWORD '…' (or use certificates).",
-        _create_role(ingest),
-        _create_role(disclosure),
-        f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {ingest}, {disclosure};",
-        f"GRANT USAGE ON SCHEMA {s} TO {ingest}, {disclosure};",
+        "-- cookiegate access log roles",
+        *_roles_preamble(s, ingest, disclosure),
         "-- The ingest role appends: INSERT into the log (no SELECT, UPDATE, DELETE, TRUNCATE) and its offsets.",
         f"GRANT INSERT ON {s}.access_log TO {ingest};",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
@@ -162,14 +169,10 @@ def access_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
 
 def ledger_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROLE) -> str:
     """Roles and grants for the consent ledger: the ingest role appends and reads (a visitor's history)."""
-    ingest, disclosure = _checked(ingest), _checked(disclosure)
     s = LEDGER_SCHEMA
     return "\n".join([
         "-- cookiegate consent ledger roles: append-only for the ingest role (no UPDATE, no DELETE).",
-        _create_role(ingest),
-        _create_role(disclosure),
-        f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {ingest}, {disclosure};",
-        f"GRANT USAGE ON SCHEMA {s} TO {ingest}, {disclosure};",
+        *_roles_preamble(s, ingest, disclosure),
         f"GRANT SELECT, INSERT ON {s}.consent_events TO {ingest};",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
         f"GRANT SELECT ON {s}.meta TO {ingest};",
