@@ -126,7 +126,7 @@ def test_the_ingest_role_may_only_append_and_reading_needs_the_disclosure_role(
     ingest_url = pg_cluster.url(database, user="cookiegate_ingest")
     reader_url = pg_cluster.url(database, user="cookiegate_disclosure")
 
-    ingest = PostgresAccessStore(ingest_url)
+    ingest = PostgresAccessStore(ingest_url, create=True)  # as the gate's own ingester opens it: no DDL needed
     ingest.ingest([record(NOW_MS), record(NOW_MS + 30 * DAY_MS)], segment="s", offset=1)  # new day: ensure_days
     assert ingest.spool_offset("s") == 1
     with psycopg.connect(ingest_url, autocommit=True) as conn:

@@ -75,7 +75,7 @@ def test_the_ingest_role_appends_and_reads_but_cannot_rewrite_history(pg_cluster
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(owner.roles_sql())  # type: ignore[arg-type]
     ingest_url = pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_ingest")
-    ingest = PostgresLedgerStore(ingest_url)
+    ingest = PostgresLedgerStore(ingest_url, create=True)
     ingest.append([event("v1"), event("v2")], segment="s", offset=1)
     assert [e.consent_id for e in ingest.history("v1")] == ["v1"]
     with psycopg.connect(ingest_url, autocommit=True) as conn:

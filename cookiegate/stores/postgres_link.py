@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cookiegate.stores import redact_url
-from cookiegate.stores.postgres_schema import connect, require_schema
+from cookiegate.stores.postgres_schema import SCHEMA_VERSION, connect, require_schema, schema_version
 from cookiegate.stores.protocols import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -55,17 +55,21 @@ class PostgresLink:
     ) -> None:
         """Check that ``schema`` exists (``StoreMissingError`` naming the URL), or with ``create`` migrate it.
 
-        ``then(conn, created)`` finishes opening (the access log loads its day partitions); on any failure the
-        connection is closed again, so a refused open leaves nothing behind.
+        ``create`` migrates only a missing or older schema: the gate's own ingester opens with ``create`` under
+        the ingest role, which may not run DDL on a store the owner already migrated.
+        ``then(conn, migrated)`` finishes opening (the access log loads its day partitions); on any failure
+        the connection is closed again, so a refused open leaves nothing behind.
         """
         try:
-            if create:
+            with self.connection() as conn:
+                found = schema_version(conn, schema, self.url)
+            migrated = create and (found is None or found < SCHEMA_VERSION)
+            if migrated:
                 self.migrate(schema, ddl)
             with self.connection() as conn:
-                if not create:
-                    require_schema(conn, schema, self.url)
+                require_schema(conn, schema, self.url)
                 if then is not None:
-                    then(conn, create)
+                    then(conn, migrated)
         except BaseException:
             self.close()
             raise

@@ -192,18 +192,26 @@ def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
         raise StoreUnavailableError(f"cannot reach {redact_url(url)}: {str(exc).strip()}") from exc
 
 
-def require_schema(conn: psycopg.Connection[tuple[object, ...]], schema: str, url: str) -> int:
-    """The schema version in ``schema``; ``StoreMissingError`` naming the URL when it was never migrated."""
+def schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str, url: str) -> int | None:
+    """The schema version in ``schema``, ``None`` when it was never migrated; refuses a newer one."""
     row = conn.execute("SELECT to_regclass(%s)", (f"{schema}.meta",)).fetchone()
     if row is None or row[0] is None:
-        raise StoreMissingError(
-            f"no cookiegate store in {redact_url(url)} (schema {schema} missing): check the URL, or create it "
-            f"with `cookiegate migrate`"
-        )
+        return None
     version = conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'").fetchone()
     found = int(str(version[0])) if version else 0
     if found > SCHEMA_VERSION:
         raise RuntimeError(f"{redact_url(url)} has schema {found}, newer than this cookiegate ({SCHEMA_VERSION})")
+    return found
+
+
+def require_schema(conn: psycopg.Connection[tuple[object, ...]], schema: str, url: str) -> int:
+    """The schema version in ``schema``; ``StoreMissingError`` naming the URL when it was never migrated."""
+    found = schema_version(conn, schema, url)
+    if found is None:
+        raise StoreMissingError(
+            f"no cookiegate store in {redact_url(url)} (schema {schema} missing): check the URL, or create it "
+            f"with `cookiegate migrate`"
+        )
     return found
 
 
