@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -173,4 +174,36 @@ def test_a_path_postgresql_text_cannot_hold_is_stored_escaped_not_stalling_the_l
     )
     store.ingest([record(NOW_MS + 3, "/next")], segment="s", offset=2)
     assert [r.path for r in store.records(0, 2**62)] == ["/a\\x00b", "/\\udcff", "/ok", "/next"]
+    store.close()
+
+
+def test_ingesters_on_several_hosts_meeting_a_new_day_at_once_store_everything(postgres_url: str) -> None:
+    """Four stores (four machines' ingesters) write batches that cross into days nobody created yet."""
+    PostgresAccessStore(postgres_url, create=True).close()
+    first_new_day = seoul_midnight_before(NOW_MS) + 20 * DAY_MS
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def ingest_many(host: int) -> None:
+        store = PostgresAccessStore(postgres_url)
+        try:
+            start.wait()
+            for n in range(10):
+                base = first_new_day + n * DAY_MS - 500
+                batch = [record(base + i, f"/h{host}/{n}/{i}") for i in range(100)]  # straddles midnight
+                store.ingest(batch, segment=f"host{host}", offset=n + 1)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=ingest_many, args=(h,)) for h in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = PostgresAccessStore(postgres_url)
+    assert store.count(0, 2**62) == 4 * 10 * 100 == store.stats().records, "tallies agree with the rows"
+    assert len({r.path for r in store.records(0, 2**62)}) == 4000
     store.close()

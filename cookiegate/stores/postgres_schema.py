@@ -91,15 +91,15 @@ BEGIN
     FOREACH stamp IN ARRAY stamps LOOP
         seoul_day := (to_timestamp(stamp / 1000.0) AT TIME ZONE 'Asia/Seoul')::date;
         part := 'access_' || to_char(seoul_day, 'YYYYMMDD');
-        CONTINUE WHEN to_regclass('{ACCESS_SCHEMA}.' || part) IS NOT NULL;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM {ACCESS_SCHEMA}.partitions AS p WHERE p.day = seoul_day);
         PERFORM pg_advisory_xact_lock(hashtext('{ACCESS_SCHEMA}.partitions'));
-        CONTINUE WHEN to_regclass('{ACCESS_SCHEMA}.' || part) IS NOT NULL;
+        -- A fresh snapshot after the lock (a catalog lookup could still miss the winner's new table).
+        CONTINUE WHEN EXISTS (SELECT 1 FROM {ACCESS_SCHEMA}.partitions AS p WHERE p.day = seoul_day);
         lo := (extract(epoch FROM seoul_day::timestamp AT TIME ZONE 'Asia/Seoul') * 1000)::bigint;
         hi := (extract(epoch FROM (seoul_day + 1)::timestamp AT TIME ZONE 'Asia/Seoul') * 1000)::bigint;
         EXECUTE format('CREATE TABLE {ACCESS_SCHEMA}.%I PARTITION OF {ACCESS_SCHEMA}.access_log '
                        'FOR VALUES FROM (%s) TO (%s)', part, lo, hi);
-        INSERT INTO {ACCESS_SCHEMA}.partitions (day, name, start_ms, end_ms) VALUES (seoul_day, part, lo, hi)
-            ON CONFLICT (day) DO NOTHING;
+        INSERT INTO {ACCESS_SCHEMA}.partitions (day, name, start_ms, end_ms) VALUES (seoul_day, part, lo, hi);
         made := made + 1;
     END LOOP;
     RETURN made;
