@@ -14,12 +14,12 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cookiegate.retention import SEOUL, purge, retention_cutoff, to_ms
-from cookiegate.stores import ACCESS_COLUMNS
-from cookiegate.stores.sqlite import SQLiteAccessStore
+from cookiegate.clock import SEOUL, to_ms
+from cookiegate.records.retention import purge, retention_cutoff
+from cookiegate.records.types import AccessRecord
+from cookiegate.stores.sqlite_access import SQLiteAccessStore
 
 NOW = datetime(2025, 5, 15, 10, tzinfo=SEOUL)
-UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
 def main() -> None:
@@ -29,26 +29,16 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     db = args.dir / "access.db"
-    store = SQLiteAccessStore(db)
+    store = SQLiteAccessStore(db, create=True)
     start_ms = to_ms(retention_cutoff(NOW, 3) - timedelta(days=7))
     span = to_ms(NOW) - start_ms
     step = span / args.records
-    template = {c: None for c in ACCESS_COLUMNS} | {
-        "client_port": 51234, "peer_ip": "10.0.0.2", "host": "shop.example.kr", "method": "GET", "status": 200,
-        "sent_bytes": 5120, "duration_us": 850, "protocol": "HTTP/1.1", "user_agent": UA, "ua_family": "Chrome",
-        "ua_os": "Windows", "ua_device": "Other", "ua_bot": 0, "granted": "necessary,analytics", "gpc": 0,
-        "under14": 0, "minor": 0, "policy_version": "2025-05",
-    }  # fmt: skip
-    ts_i, ip_i, path_i = (ACCESS_COLUMNS.index(c) for c in ("ts_ms", "client_ip", "path"))
-    base = [template[c] for c in ACCESS_COLUMNS]
     began = time.perf_counter()
-    batch: list[tuple[object, ...]] = []
+    batch: list[AccessRecord] = []
     for n in range(args.records):
-        row = base.copy()
-        row[ts_i] = start_ms + int(n * step)
-        row[ip_i] = f"203.0.{(n >> 8) & 255}.{n & 255}"
-        row[path_i] = f"/products/{n % 50_000}"
-        batch.append(tuple(row))
+        ip = f"203.0.{(n >> 8) & 255}.{n & 255}"
+        batch.append(AccessRecord(start_ms + int(n * step), ip, 51234, "10.0.0.2", ip, "shop.example.kr", "GET",
+                                  f"/products/{n % 50_000}", 200, "HTTP/1.1", 5120, 850, "ok"))  # fmt: skip
         if len(batch) == 10_000:
             store.ingest(batch, segment="bench", offset=n)
             batch.clear()

@@ -9,7 +9,8 @@ FastHttpUser) runs pinned to CPU 1. Per variant: a fixed-rate phase (the same to
 comparison the targets are defined on) and a max-rate phase (users with no wait; Locust's one core is usually
 the limit there, so read ``server_cpu_util`` and ``capacity_rps`` beside ``rps``).
 
-Server CPU per request = (utime + stime of the server process, all threads, from ``/proc/<pid>/stat``) over
+Server CPU per request = (utime + stime of the server process, all threads, and of its ingest process, from
+``/proc/<pid>/stat``) over
 the measuring window / requests the server finished in that window (read from the app's request counter,
 see ``app.py``). The window starts after a warm-up, once Locust's users are all running.
 """
@@ -71,9 +72,22 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (all threads: the log writer's work counts too)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """CPU of the server and its child processes: the gate's ingest process is part of the log's cost.
+
+    utime + stime of every thread, plus cutime + cstime (children that exited and were waited for), plus
+    the live descendants (``/proc/<pid>/task/*/children``), read the same way.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0  # exited between listing and reading: its time is in its parent's cutime now
+    total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            total += sum(cpu_seconds(int(child)) for child in children.read_text().split())
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def rss_bytes(pid: int) -> int:

@@ -72,7 +72,7 @@ class TrustedProxies:
                 ) from exc
         self.networks: tuple[Network, ...] = tuple(networks)
         self._trusted: dict[str, bool] = {}
-        self._chains: dict[tuple[str, str | None, str | None], tuple[str, int | None] | None] = {}
+        self._chains: dict[tuple[str | None, str | None, str | None], tuple[str, int | None] | None] = {}
 
     def trusts(self, address: str) -> bool:
         """Whether ``address`` is one of our proxies (unparseable means no)."""
@@ -91,14 +91,19 @@ class TrustedProxies:
     def client(
         self, peer: str | None, peer_port: int | None, forwarded_for: str | None, forwarded: str | None
     ) -> tuple[str | None, int | None]:
-        """The client address and port for the log: the peer, unless the peer is a trusted proxy."""
-        if peer is None or not self.networks or not (forwarded_for or forwarded) or not self.trusts(peer):
+        """The client address and port for the log: the peer, unless the peer is a trusted proxy.
+
+        Cached per (peer, headers): the ingester resolves every record, and the same few chains recur.
+        """
+        if forwarded_for is None and forwarded is None:
             return peer, peer_port
         key = (peer, forwarded_for, forwarded)
         try:
             resolved = self._chains[key]
         except KeyError:
-            resolved = self._resolve(peer, forwarded_for, forwarded)
+            resolved = None
+            if peer is not None and self.networks and self.trusts(peer):
+                resolved = self._resolve(peer, forwarded_for, forwarded)
             if len(self._chains) >= _CACHE_SIZE:
                 self._chains.clear()
             self._chains[key] = resolved

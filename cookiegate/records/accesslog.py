@@ -101,11 +101,10 @@ def decode(payload: bytes, proxies: TrustedProxies) -> AccessRecord:
     try:
         (ts_ms, peer, peer_port, host, method, path, status, sent_bytes, duration_us, http_version,
          forwarded_for, forwarded, outcome) = orjson.loads(payload)  # fmt: skip
-    except (orjson.JSONDecodeError, TypeError) as exc:
+        client_ip, client_port = proxies.client(peer, peer_port, forwarded_for, forwarded)
+        protocol = _PROTOCOLS.get(http_version) or f"HTTP/{http_version}"
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
         raise ValueError("malformed access record") from exc
-    client_ip, client_port = proxies.client(peer, peer_port, forwarded_for, forwarded)
-    return AccessRecord(
-        ts_ms, client_ip, client_port, peer, forwarded_for if forwarded_for is not None else forwarded,
-        host, method, path, status, _PROTOCOLS.get(http_version) or f"HTTP/{http_version}", sent_bytes,
-        duration_us, outcome,
-    )  # fmt: skip
+    chain = forwarded_for if forwarded_for is not None else forwarded
+    return AccessRecord(ts_ms, client_ip, client_port, peer, chain, host, method, path, status, protocol,
+                        sent_bytes, duration_us, outcome)  # fmt: skip

@@ -74,13 +74,17 @@ class AccessChannel:
     counters: ChannelCounters = field(default_factory=ChannelCounters)
 
     def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
-        records = []
         decode, proxies = accesslog.decode, self.proxies
-        for payload in _records_only(payloads, self.counters):
-            try:
-                records.append(decode(payload, proxies))
-            except ValueError:
-                self.counters.corrupt += 1
+        kept = _records_only(payloads, self.counters)
+        try:
+            records = [decode(payload, proxies) for payload in kept]
+        except ValueError:  # rare: redo one by one to keep every good record
+            records = []
+            for payload in kept:
+                try:
+                    records.append(decode(payload, proxies))
+                except ValueError:
+                    self.counters.corrupt += 1
         self.store.ingest(records, segment=segment, offset=offset)
         self.counters.stored += len(records)
 
