@@ -7,6 +7,7 @@ where the stores are opened. The request path only ever appends to local spool f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,8 @@ from cookiegate.records.status import save_trusted_proxies
 from cookiegate.records.supervisor import IngestSupervisor
 from cookiegate.records.types import Outcome
 from cookiegate.stores import default_urls
+
+logger = logging.getLogger("cookiegate")
 
 
 class AccessLogSink(Protocol):
@@ -67,7 +70,11 @@ class Services:
     def start(self) -> None:
         """Note the proxy list for the ingester, start the counters' flusher and the ingest supervisor (idempotent)."""
         if self.data_dir is not None:
-            save_trusted_proxies(self.data_dir, self.proxies.networks)
+            try:
+                save_trusted_proxies(self.data_dir, self.proxies.networks)
+            except OSError:
+                # The site must come up even if its data dir is read-only; the ingester then warns too.
+                logger.exception("cannot note the trusted proxies in %s for the ingester", self.data_dir)
         if self.flusher is not None:
             self.flusher.start()
         if self.supervisor is not None:

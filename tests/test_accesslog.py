@@ -120,3 +120,11 @@ def test_the_gate_does_no_io_until_it_starts(tmp_path: Path) -> None:
 def test_trusted_proxies_reject_garbage(bad: str) -> None:
     with pytest.raises(ValueError, match="trusted_proxies"):
         CookieGate(tiny_app(), secret_keys=[SECRET], trusted_proxies=[bad])
+
+
+def test_a_malformed_spooled_record_is_counted_and_the_others_stored(tmp_path: Path) -> None:
+    sink = sink_for(tmp_path)
+    sink.log(scope_for("/before"), 200, 0, time.perf_counter_ns(), CONSENT, b"", None, None)
+    sink.spool.append(b'["not", "an", "access", "record"]')  # checksummed but wrong: a writer bug, not a tear
+    sink.log(scope_for("/after"), 200, 0, time.perf_counter_ns(), CONSENT, b"", None, None)
+    assert [r.path for r in records(tmp_path)] == ["/before", "/after"]

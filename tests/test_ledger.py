@@ -98,3 +98,20 @@ def test_four_processes_appending_at_once_keep_one_unbroken_chain(store_url: Cal
     result = verify(store.rows())
     store.close()
     assert (result.ok, result.checked, result.reason) == (True, 4 * 40 * 2, "")
+
+
+def test_history_answers_a_clear_503_when_the_ledger_cannot_be_read(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from cookiegate import CookieGate
+    from tests.conftest import SECRET, tiny_app
+
+    data = tmp_path / "data"
+    gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data)
+    client = TestClient(gate, base_url="http://shop.test")
+    assert client.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False}).status_code == 200
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "ledger.db").write_bytes(b"this is not a database" * 100)
+    answer = client.get("/_cookiegate/consent")
+    assert answer.status_code == 503 and answer.json()["error"] == "ledger_unavailable"
+    gate.services.stop()

@@ -108,3 +108,30 @@ def decode(payload: bytes, proxies: TrustedProxies) -> AccessRecord:
     chain = forwarded_for if forwarded_for is not None else forwarded
     return AccessRecord(ts_ms, client_ip, client_port, peer, chain, host, method, path, status, protocol,
                         sent_bytes, duration_us, outcome)  # fmt: skip
+
+
+_new_record: Final = tuple.__new__  # a NamedTuple built without its Python-level ``__new__`` (~1k instructions)
+
+
+def decode_batch(payloads: list[bytes], proxies: TrustedProxies) -> list[AccessRecord]:
+    """``decode`` of many payloads at once: one JSON parse for the batch, no Python frame per record.
+
+    Raises ``ValueError`` if any payload is malformed; the caller then decodes one by one.
+    """
+    try:
+        rows = orjson.loads(b"[" + b",".join(payloads) + b"]")
+        client = proxies.client
+        records: list[AccessRecord] = []
+        append = records.append
+        for ts_ms, peer, peer_port, host, method, path, status, sent, duration, version, xff, fwd, outcome in rows:
+            if xff is None and fwd is None:
+                client_ip, client_port, chain = peer, peer_port, None
+            else:
+                client_ip, client_port = client(peer, peer_port, xff, fwd)
+                chain = xff if xff is not None else fwd
+            protocol = _PROTOCOLS.get(version) or f"HTTP/{version}"
+            append(_new_record(AccessRecord, (ts_ms, client_ip, client_port, peer, chain, host, method, path,
+                                              status, protocol, sent, duration, outcome)))  # fmt: skip
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise ValueError("malformed access record in the batch") from exc
+    return records
