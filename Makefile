@@ -32,6 +32,11 @@ system-deps:
 		echo "installing chromium and fonts-noto-cjk (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else echo "chromium is not installed and this is not root: browser tests will be skipped"; fi
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing postgresql (apt-get) for the PostgreSQL store tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else echo "postgresql is not installed and this is not root: PostgreSQL tests will be skipped"; fi
 
 ## The Locust benchmark: bare vs gated vs gated+logged vs uvicorn --access-log (see benchmarks/README.md)
 bench: $(STAMP)

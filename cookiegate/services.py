@@ -7,6 +7,7 @@ where the stores are opened. The request path only ever appends to local spool f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,8 @@ from cookiegate.records.status import save_trusted_proxies
 from cookiegate.records.supervisor import IngestSupervisor
 from cookiegate.records.types import Outcome
 from cookiegate.stores import default_urls
+
+logger = logging.getLogger("cookiegate")
 
 
 class AccessLogSink(Protocol):
@@ -70,7 +73,11 @@ class Services:
     def start(self) -> None:
         """Note the proxy list for the ingester, start the counters' flusher and the ingest supervisor (idempotent)."""
         if self.data_dir is not None:
-            save_trusted_proxies(self.data_dir, self.proxies.networks)
+            try:
+                save_trusted_proxies(self.data_dir, self.proxies.networks)
+            except OSError:
+                # The site must come up even if its data dir is read-only; the ingester then warns too.
+                logger.exception("cannot note the trusted proxies in %s for the ingester", self.data_dir)
             keys = configured_keyring(self.data_dir)  # 제29조: seal addresses before they reach the spool
             if keys is not None and isinstance(self.access_log, AccessLog):
                 self.access_log.sealer = RecordSealer(keys)

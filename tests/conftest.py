@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,38 @@ def accept(client: TestClient, granted: list[str], under14: bool = False) -> dic
     response = client.post("/_cookiegate/consent", json={"granted": granted, "under14": under14})
     assert response.status_code == 200, response.text
     return dict(response.json()["consent"])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (see ``tests/pg_support.py``); skips outside CI without it."""
+    from tests import pg_support
+
+    reason = pg_support.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI=true but PostgreSQL tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with pg_support.running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(pg_cluster: Any) -> Iterator[str]:
+    """The URL of a fresh, empty database in the session's cluster (dropped after the test)."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """``store_url("access")``: the URL of a fresh store of each backend in turn (the store tests' parameter).
+
+    SQLite gets a file per name in ``tmp_path``; PostgreSQL one fresh database whose schemas keep the stores
+    apart, so every name maps to the same URL.
+    """
+    if request.param == "sqlite":
+        return lambda name: f"sqlite:///{tmp_path / name}.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return lambda name: url

@@ -114,14 +114,14 @@ app = CookieGate(
 
 @contextmanager
 def serve(
-    tmp_path: Path, data: Path, env: dict[str, str] | None = None
+    tmp_path: Path, data: Path, env: dict[str, str] | None = None, *, workers: int = 1
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A real uvicorn serving ``APP`` with the gate around it (lifespan on: it starts its ingest process)."""
     (tmp_path / "gateapp.py").write_text(APP)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gateapp:app", "--port", str(port), "--lifespan", "on",
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         cwd=tmp_path, env={**os.environ, "COOKIEGATE_DATA": str(data), **(env or {})},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -152,3 +152,24 @@ def test_doctor_piped_into_head_leaves_no_traceback(tmp_path: Path) -> None:
     shell = f"{sys.executable} -m cookiegate doctor --data-dir {tmp_path} | head -1"
     result = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=60, check=False)
     assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_doctor_reports_a_failing_ingester_and_records_the_writers_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cookiegate.records.channels import ChannelCounters
+    from cookiegate.records.status import IngestStatus
+
+    seed(tmp_path)
+    drain(tmp_path)
+
+    class Channel:
+        name = "access"
+        counters = ChannelCounters(stored=10, dropped_by_writers=3)
+
+    IngestStatus(tmp_path / "ingest-status.json", pid=1).failing(
+        sqlite3.OperationalError("database is locked"), [Channel()], retry_in=4.0  # type: ignore[list-item]
+    )
+    code, out, err = run(capsys, "doctor", "--data-dir", str(tmp_path))
+    assert code == 1 and "ingester: failing" in out and "database is locked" in err
+    assert "3 access records were dropped" in err

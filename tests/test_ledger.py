@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from cookiegate.consent import Consent
@@ -11,6 +12,7 @@ from cookiegate.records.chain import verify
 from cookiegate.records.channels import spool_root
 from cookiegate.records.ledger import ConsentLedger, truncate_ip
 from cookiegate.records.types import LedgerEvent
+from cookiegate.stores import open_ledger_store
 from cookiegate.stores.sqlite_ledger import SQLiteLedgerStore
 from tests.store_support import drain
 
@@ -74,22 +76,42 @@ def test_editing_or_deleting_a_row_breaks_the_chain(tmp_path: Path) -> None:
     assert check(tmp_path) == (False, 2, "event 3 missing")
 
 
-def _append_many(db: str, worker: int) -> None:
-    store = SQLiteLedgerStore(Path(db))
+def _append_many(url: str, worker: int) -> None:
+    store = open_ledger_store(url)
     for i in range(40):
         event = LedgerEvent(i, f"w{worker}-{i}", "2025-05", "ko", "necessary", "api", 0, 0, 0, None)
         store.append([event, event._replace(consent_id=f"w{worker}-{i}b")], segment=f"w{worker}", offset=i + 1)
     store.close()
 
 
-def test_four_processes_appending_at_once_keep_one_unbroken_chain(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
-    SQLiteLedgerStore(db, create=True).close()
+def test_four_processes_appending_at_once_keep_one_unbroken_chain(store_url: Callable[[str], str]) -> None:
+    url = store_url("ledger")
+    open_ledger_store(url, create=True).close()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append_many, args=(str(db), n)) for n in range(4)]
+    workers = [context.Process(target=_append_many, args=(url, n)) for n in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    assert check(tmp_path) == (True, 4 * 40 * 2, "")
+    store = open_ledger_store(url)
+    result = verify(store.rows())
+    store.close()
+    assert (result.ok, result.checked, result.reason) == (True, 4 * 40 * 2, "")
+
+
+def test_history_answers_a_clear_503_when_the_ledger_cannot_be_read(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from cookiegate import CookieGate
+    from tests.conftest import SECRET, tiny_app
+
+    data = tmp_path / "data"
+    gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data)
+    client = TestClient(gate, base_url="http://shop.test")
+    assert client.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False}).status_code == 200
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "ledger.db").write_bytes(b"this is not a database" * 100)
+    answer = client.get("/_cookiegate/consent")
+    assert answer.status_code == 503 and answer.json()["error"] == "ledger_unavailable"
+    gate.services.stop()

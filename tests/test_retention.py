@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from cookiegate.records.retention import (
     seconds_until_next_purge,
     validate_retention_months,
 )
+from cookiegate.stores import open_access_store
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from tests.conftest import SECRET, tiny_app
 from tests.store_support import access_record
@@ -80,16 +82,17 @@ def test_purge_destroys_old_records_down_to_the_bytes(tmp_path: Path) -> None:
     assert audit["removed"] == 50 and b"expired" not in orjson.dumps(audit)
 
 
-def test_a_record_on_the_cutoff_day_is_kept(tmp_path: Path) -> None:
-    store = SQLiteAccessStore(tmp_path / "access.db", create=True)
+def test_a_record_on_the_cutoff_day_is_kept(store_url: Callable[[str], str]) -> None:
+    store = open_access_store(store_url("access"), create=True)
     store.ingest([row(retention_cutoff(NOW, 3) + timedelta(minutes=1), "/edge")], segment="s", offset=1)
     assert purge(store, months=3, clock=frozen).removed == 0
     assert store.count(0, 2**62) == 1
+    store.close()
 
 
-def test_held_records_survive_until_released(tmp_path: Path) -> None:
-    db = tmp_path / "access.db"
-    store = SQLiteAccessStore(db, create=True)
+def test_held_records_survive_until_released(store_url: Callable[[str], str], tmp_path: Path) -> None:
+    url = store_url("access")
+    store = open_access_store(url, create=True)
     old = datetime(2024, 12, 1, 9, tzinfo=SEOUL)
     store.ingest([row(old, "/held", "198.51.100.1"), row(old, "/gone", "198.51.100.2")], segment="s", offset=1)
     hold = store.add_hold("198.51.100.0/31", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
@@ -105,11 +108,12 @@ def test_held_records_survive_until_released(tmp_path: Path) -> None:
     assert not store.release_hold(hold, now_ms=to_ms(NOW))
     assert purge(store, months=3, clock=frozen).removed == 1
     store.close()
-    assert b"/held" not in on_disk(db)
+    if url.startswith("sqlite"):
+        assert b"/held" not in on_disk(tmp_path / "access.db")
 
 
-def test_export_needs_a_permit_and_is_recorded(tmp_path: Path) -> None:
-    store = SQLiteAccessStore(tmp_path / "access.db", create=True)
+def test_export_needs_a_permit_and_is_recorded(store_url: Callable[[str], str], tmp_path: Path) -> None:
+    store = open_access_store(store_url("access"), create=True)
     when = NOW - timedelta(days=3)
     store.ingest([row(when, "/a", "192.0.2.1"), row(when, "/b", "192.0.2.2")], segment="s", offset=1)
     window = {"from_ms": to_ms(when - timedelta(hours=1)), "to_ms_": to_ms(when + timedelta(hours=1))}
@@ -125,6 +129,7 @@ def test_export_needs_a_permit_and_is_recorded(tmp_path: Path) -> None:
     assert len(lines) == 2 and "/a" in lines[1] and disclosure.records == 1
     (entry,) = store.disclosures()
     assert (entry.agency, entry.permit, entry.ip, entry.records) == ("Seoul police", "2025-123", "192.0.2.1", 1)
+    store.close()
 
 
 def test_the_daily_purge_runs_at_four_in_the_morning_seoul_time() -> None:

@@ -96,3 +96,10 @@ def test_a_full_disk_drops_exactly_and_the_first_record_after_recovery_is_stored
     assert paths[:-2] == [f"/before-{i:04d}" for i in range(len(paths) - 2)], "everything before the tear kept"
     assert counters.dropped_by_writers == sink.dropped, "the exact drop count reaches the ingester"
     assert list(tiny_disk.glob("access/*.spool")) == [], "sealed segments are deleted once stored"
+
+
+def test_the_spool_folders_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log(AccessLog(spool_root(data) / "access"), "/p")
+    for folder in (data, spool_root(data), spool_root(data) / "access"):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder

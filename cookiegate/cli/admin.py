@@ -25,6 +25,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.set_defaults(handler=_demo)
 
     migrate = commands.add_parser("migrate", parents=[store_options()], help="create or upgrade the store schemas")
+    migrate.add_argument("--roles", action="store_true", help="print the PostgreSQL roles and grants (see --apply)")
+    migrate.add_argument("--apply", action="store_true", help="with --roles: migrate, then apply the grants")
     migrate.set_defaults(handler=_migrate)
 
     ingest = commands.add_parser(
@@ -48,6 +50,10 @@ def _demo(args: argparse.Namespace, clock: Clock) -> int:
 
 def _migrate(args: argparse.Namespace, clock: Clock) -> int:
     access_url, ledger_url, aggregates_url = urls(args)
+    if args.roles and not args.apply:
+        from cookiegate.cli.roles import roles_command
+
+        return roles_command(access_url, ledger_url, apply=False)
     versions = []
     for opener, url in ((open_access_store, access_url), (open_ledger_store, ledger_url),
                         (open_aggregates_store, aggregates_url)):  # fmt: skip
@@ -57,6 +63,10 @@ def _migrate(args: argparse.Namespace, clock: Clock) -> int:
         finally:
             store.close()
     print(f"access log schema {versions[0]}, consent ledger schema {versions[1]}, aggregates schema {versions[2]}")
+    if args.roles:
+        from cookiegate.cli.roles import roles_command
+
+        return roles_command(access_url, ledger_url, apply=True)
     return 0
 
 

@@ -109,7 +109,10 @@ class SpoolWriter:
             return False
         fd = -1
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # The data dir and the spool root too: ``parents=True`` alone would create them with the umask's
+            # mode, and spooled records are personal data.
+            for folder in (self.directory.parent.parent, self.directory.parent, self.directory):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             if spool_bytes(self.directory) > self.max_bytes:
                 raise OSError(f"spool holds more than {self.max_bytes} bytes (is the ingester running?)")
             name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"

@@ -46,7 +46,11 @@ class SQLiteAccessStore:
         self._partitions: dict[date, tuple[str, int, int]] = {}
         self._day: tuple[int, int, date] = (0, 0, date.min)
         self._insert_sql: dict[date, str] = {}
-        self.migrate()
+        # Only a new or older file is migrated: a reader (history, CLI) never takes the write lock for it.
+        if files.check_schema(self._conn, path, SCHEMA_VERSION) < SCHEMA_VERSION:
+            self.migrate()
+        else:
+            self._load_partitions()
 
     # -- schema ------------------------------------------------------------------------------------------
 

@@ -26,7 +26,9 @@ class SQLiteLedgerStore:
         self.location = str(path)
         self._conn = files.connect(path, create=create, what="consent ledger")
         self._lock = threading.Lock()
-        self.migrate()
+        # Only a new or older file is migrated: a reader (history, CLI) never takes the write lock for it.
+        if files.check_schema(self._conn, path, SCHEMA_VERSION) < SCHEMA_VERSION:
+            self.migrate()
 
     def migrate(self) -> int:
         with self._lock:

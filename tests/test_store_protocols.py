@@ -1,0 +1,81 @@
+"""Every store backend behaves the same through the protocols: run once on SQLite, once on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from cookiegate.records.chain import verify
+from cookiegate.records.types import AccessRecord, LedgerEvent
+from cookiegate.stores import StoreMissingError, open_access_store, open_ledger_store
+from cookiegate.stores.protocols import Disclosure
+
+DAY_MS = 86_400_000
+NOW_MS = 1_795_000_000_000
+OLD_MS = NOW_MS - 120 * DAY_MS
+
+
+def record(ts_ms: int, path: str, ip: str = "203.0.113.5") -> AccessRecord:
+    return AccessRecord(ts_ms, ip, 50_000, "10.0.0.2", "203.0.113.5, 10.0.0.2", "shop.test", "GET", path, 200,
+                        "HTTP/1.1", 512, 900, "ok")  # fmt: skip
+
+
+def event(consent_id: str) -> LedgerEvent:
+    return LedgerEvent(NOW_MS, consent_id, "2025-05", "ko", "necessary,analytics", "banner", 1, 0, 1, None)
+
+
+def test_a_store_that_does_not_exist_is_an_error(store_url: Callable[[str], str]) -> None:
+    with pytest.raises(StoreMissingError):
+        open_access_store(store_url("access"))
+    with pytest.raises(StoreMissingError):
+        open_ledger_store(store_url("ledger"))
+
+
+def test_records_come_back_as_stored_in_time_order(store_url: Callable[[str], str]) -> None:
+    store = open_access_store(store_url("access"), create=True)
+    batch = [record(NOW_MS + 5, "/b"), record(NOW_MS + 1, "/a", "198.51.100.7"), record(NOW_MS + 9, "/c")]
+    store.ingest(batch, segment="seg", offset=300)
+    assert store.spool_offset("seg") == 300 and store.spool_offset("other") == 0
+    assert list(store.records(0, 2**62)) == sorted(batch)
+    assert [r.path for r in store.records(NOW_MS + 2, NOW_MS + 9)] == ["/b"]
+    assert store.count(0, 2**62, "198.51.100.0/24") == 1 and store.count(0, 2**62, "203.0.113.5") == 2
+    store.forget_segment("seg")
+    assert store.spool_offset("seg") == 0
+    stats = store.stats()
+    assert (stats.records, stats.oldest_ms, stats.newest_ms) == (3, NOW_MS + 1, NOW_MS + 9)
+    store.close()
+
+
+def test_purge_removes_old_days_keeps_held_and_recent_records(store_url: Callable[[str], str]) -> None:
+    store = open_access_store(store_url("access"), create=True)
+    store.ingest(
+        [record(OLD_MS, "/held", "198.51.100.1"), record(OLD_MS + 1, "/gone", "198.51.100.2"), record(NOW_MS, "/new")],
+        segment="s", offset=1,
+    )  # fmt: skip
+    store.add_hold("198.51.100.1", OLD_MS - DAY_MS, OLD_MS + DAY_MS, "court order 17", now_ms=NOW_MS)
+    result = store.purge_before(NOW_MS - 90 * DAY_MS, now_ms=NOW_MS)
+    assert (result.removed, result.kept_by_hold) == (1, 1) and result.partitions_dropped >= 1
+    assert sorted(r.path for r in store.records(0, 2**62)) == ["/held", "/new"]
+    assert [line["removed"] for line in store.audit_lines()] == [1]
+    with pytest.raises(ValueError, match="reason"):
+        store.add_hold("198.51.100.1", OLD_MS, NOW_MS, " ", now_ms=NOW_MS)
+    store.close()
+
+
+def test_disclosures_are_recorded(store_url: Callable[[str], str]) -> None:
+    store = open_access_store(store_url("access"), create=True)
+    entry = Disclosure(NOW_MS, "Seoul police", "2025-123", OLD_MS, NOW_MS, "192.0.2.1", 2, "/tmp/x.jsonl", "ab" * 32)
+    store.add_disclosure(entry)
+    assert store.disclosures() == [entry]
+    store.close()
+
+
+def test_the_ledger_is_one_chain_and_a_visitors_history(store_url: Callable[[str], str]) -> None:
+    store = open_ledger_store(store_url("ledger"), create=True)
+    first = store.append([event("a"), event("b")], segment="s", offset=2)
+    second = store.append([event("a")], segment="s", offset=3)
+    assert [e.seq for e in first + second] == [1, 2, 3] and second[0].prev_hash == first[1].hash
+    assert [e.seq for e in store.history("a")] == [1, 3]
+    assert verify(store.rows()).ok and store.stats().head_seq == 3 and store.spool_offset("s") == 3
+    store.close()
