@@ -89,3 +89,23 @@ def test_the_ingest_role_appends_and_reads_but_cannot_rewrite_history(pg_cluster
     assert verify(owner.rows()).ok and owner.stats().head_seq == 2
     ingest.close()
     owner.close()
+
+
+def test_a_schema_1_ledger_is_refused_until_migrated_and_its_chain_still_verifies(postgres_url: str) -> None:
+    """Schema 3 adds the guardian (개인정보 보호법 제22조의2) and policy SHA-256 columns and the retention anchor."""
+    store = PostgresLedgerStore(postgres_url, create=True)
+    old = store.append([event("a"), event("b")], segment="s", offset=2)
+    store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # what a cookiegate before issue #10 left
+        conn.execute("ALTER TABLE cookiegate_ledger.consent_events DROP COLUMN guardian_method, "
+                     "DROP COLUMN guardian_at_ms, DROP COLUMN policy_sha256")  # fmt: skip
+        conn.execute("DROP TABLE cookiegate_ledger.chain_anchor")
+        conn.execute("UPDATE cookiegate_ledger.meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(StoreUnavailableError, match="cookiegate migrate"):
+        PostgresLedgerStore(postgres_url)
+    store = PostgresLedgerStore(postgres_url, create=True)
+    new = store.append([event("c")._replace(guardian_method="card", guardian_at_ms=5)], segment="s", offset=3)
+    assert list(store.rows()) == [*old, *new] and verify(store.rows()).ok
+    assert (store.history("c")[0].guardian_method, store.history("c")[0].guardian_at_ms) == ("card", 5)
+    store.close()
+    PostgresLedgerStore(postgres_url).close()  # the owner's upgrade opens for everyone again

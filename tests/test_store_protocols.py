@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
 
+from cookiegate.crypto import KeyRing, NamedKey
 from cookiegate.records.chain import verify
+from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.types import AccessRecord, LedgerEvent
 from cookiegate.stores import StoreMissingError, open_access_store, open_ledger_store
-from cookiegate.stores.protocols import Disclosure
+from cookiegate.stores.protocols import Disclosure, LedgerStats
 
 DAY_MS = 86_400_000
 NOW_MS = 1_795_000_000_000
@@ -78,4 +81,43 @@ def test_the_ledger_is_one_chain_and_a_visitors_history(store_url: Callable[[str
     assert [e.seq for e in first + second] == [1, 2, 3] and second[0].prev_hash == first[1].hash
     assert [e.seq for e in store.history("a")] == [1, 3]
     assert verify(store.rows()).ok and store.stats().head_seq == 3 and store.spool_offset("s") == 3
+    store.close()
+
+
+def test_a_hold_by_lookup_tag_keeps_sealed_records_past_the_purge(store_url: Callable[[str], str]) -> None:
+    """개인정보 보호법 제29조: a sealed store's rows carry the address's lookup tag; a hold names that tag."""
+    sealer = RecordSealer(KeyRing((NamedKey("e1", os.urandom(32)),), (NamedKey("l1", os.urandom(32)),)))
+    held, gone = (sealer.seal_record(record(OLD_MS + i, path, ip)) for i, (path, ip) in
+                  enumerate((("/held", "198.51.100.1"), ("/gone", "198.51.100.2"))))  # fmt: skip
+    store = open_access_store(store_url("access"), create=True)
+    store.ingest([held, gone], segment="s", offset=1)
+    tag = sealer.cipher.tag("198.51.100.1")
+    assert held.client_ip == tag and "198.51.100.1" not in repr(held)
+    with pytest.raises(ValueError):
+        store.add_hold("not-an-address", OLD_MS - DAY_MS, NOW_MS, "case", now_ms=NOW_MS)
+    store.add_hold(tag, OLD_MS - DAY_MS, OLD_MS + DAY_MS, "court order 18", now_ms=NOW_MS)
+    assert [h.ip for h in store.holds()] == [tag]
+    result = store.purge_before(NOW_MS - 90 * DAY_MS, now_ms=NOW_MS)
+    assert (result.removed, result.kept_by_hold) == (1, 1)
+    kept = list(store.records(0, 2**62, tag))
+    assert kept == [held] and sealer.open_record(kept[0]) == record(OLD_MS, "/held", "198.51.100.1")
+    store.close()
+
+
+def test_ledger_retention_destroys_a_prefix_and_the_chain_continues_from_its_anchor(
+    store_url: Callable[[str], str],
+) -> None:
+    """개인정보 보호법 제21조: destroyed events leave the hash the chain continues from, even when none are left."""
+    store = open_ledger_store(store_url("ledger"), create=True)
+    guardian = event("g")._replace(guardian_method="mobile-id", guardian_at_ms=NOW_MS - 5, policy_sha256="ab" * 32)
+    first = store.append([event("a"), guardian], segment="s", offset=2)
+    assert store.anchor() is None and store.history("g") == [first[1]]
+    assert (store.history("g")[0].guardian_method, store.history("g")[0].guardian_at_ms) == ("mobile-id", NOW_MS - 5)
+    assert store.purge_through(9, now_ms=NOW_MS) == 0
+    assert store.purge_through(2, now_ms=NOW_MS) == 2
+    assert list(store.rows()) == [] and store.anchor() == (2, first[1].hash)
+    assert store.stats() == LedgerStats(0, 2, first[1].hash)
+    later = store.append([event("b")], segment="s", offset=3)
+    assert (later[0].seq, later[0].prev_hash) == (3, first[1].hash)
+    assert verify(store.rows(), store.anchor()).ok and not verify(store.rows()).ok
     store.close()

@@ -43,7 +43,7 @@ def _write(args: argparse.Namespace, clock: Clock) -> int:
     access_store(args).close()  # stores what the spool holds first, so the head is today's
     store = ledger_store(args)
     try:
-        check = verify(store.rows(), store.anchor() if hasattr(store, "anchor") else None)
+        check = verify(store.rows(), store.anchor())
     finally:
         store.close()
     if not check.ok:
@@ -61,7 +61,7 @@ def _verify(args: argparse.Namespace, clock: Clock) -> int:
     store = ledger_store(args)
     try:
         events = list(store.rows())
-        anchor = store.anchor() if hasattr(store, "anchor") else None
+        anchor = store.anchor()
     finally:
         store.close()
     chain = verify(events, anchor)

@@ -39,8 +39,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _ledger_check(args: argparse.Namespace) -> tuple[LedgerStore, Any]:
     store = ledger_store(args)
-    anchor = getattr(store, "anchor", None)  # a retention purge leaves the hash the chain continues from
-    return store, verify(store.rows(), anchor() if anchor is not None else None)
+    # A retention purge leaves the hash the chain continues from.
+    return store, verify(store.rows(), store.anchor())
 
 
 def _verify(args: argparse.Namespace, clock: Clock) -> int:

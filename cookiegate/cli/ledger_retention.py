@@ -23,9 +23,7 @@ def _purge(args: argparse.Namespace, clock: Clock) -> int:
     access_store(args).close()  # stores what the spool holds first
     store = ledger_store(args)
     try:
-        if not hasattr(store, "purge_through"):
-            raise ValueError("this ledger store cannot destroy events yet (SQLite can)")
-        removed = purge_expired(store, expired, now_ms=to_ms(clock()))  # type: ignore[arg-type]
+        removed = purge_expired(store, expired, now_ms=to_ms(clock()))
     finally:
         store.close()
     print(f"ledger-purge: {removed} consent events of {expired or 'no'} expired version(s) destroyed")

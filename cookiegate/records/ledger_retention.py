@@ -16,7 +16,7 @@ from cookiegate.records.types import LedgerEvent
 
 
 class PurgeableLedger(Protocol):
-    """A ledger store that can destroy a prefix of its chain (SQLite today)."""
+    """A ledger store that can destroy a prefix of its chain (SQLite and PostgreSQL)."""
 
     def rows(self) -> Iterable[LedgerEvent]: ...
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
+from cookiegate.crypto import is_lookup_tag
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import postgres_schema as schema
 from cookiegate.stores.postgres_days import DAY_MS, TALLY, DayPartitions
@@ -133,7 +134,8 @@ class PostgresAccessStore:
             return result
 
     def add_hold(self, ip: str, from_ms: int, to_ms: int, reason: str, *, now_ms: int) -> int:
-        ipaddress.ip_network(ip, strict=False)  # ValueError for anything that is not an address or a network
+        if not is_lookup_tag(ip):  # a sealed store's rows carry the tag, not the address (crypto.py)
+            ipaddress.ip_network(ip, strict=False)  # ValueError for anything that is not an address or a network
         if not reason.strip():
             raise ValueError("a legal hold needs a reason (case number, request reference)")
         if from_ms >= to_ms:

@@ -4,6 +4,8 @@ Every append takes a transaction-level advisory lock before it reads the chain's
 number of machines take turns: each sealed event follows the head the previous transaction committed (no
 forks), and ``seq`` is assigned under the lock rather than from a sequence (a rolled-back transaction leaves
 no gap). The spool offset commits with the events, so a batch retried after a lost connection is not doubled.
+Ledger retention (``cookiegate ledger-purge``, 개인정보 보호법 제21조) destroys a prefix of the chain under the
+same lock and keeps the hash it ended on in ``chain_anchor``: the next append and ``verify`` continue from it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from cookiegate.stores.protocols import LedgerStats
 S: Final = schema.LEDGER_SCHEMA
 _COLUMNS: Final = ", ".join(LEDGER_COLUMNS)
 _INSERT: Final = f"INSERT INTO {S}.consent_events ({_COLUMNS}) VALUES ({', '.join(['%s'] * len(LEDGER_COLUMNS))})"
-_HEAD: Final = f"SELECT seq, hash FROM {S}.consent_events ORDER BY seq DESC LIMIT 1"
+_LAST_ANCHOR: Final = f"SELECT seq, hash FROM {S}.chain_anchor ORDER BY seq DESC LIMIT 1"
+#: The chain's head: its last event, or the retention anchor when a purge destroyed every event.
+_HEAD: Final = (
+    f"SELECT seq, hash FROM ((SELECT seq, hash FROM {S}.consent_events ORDER BY seq DESC LIMIT 1)"
+    f" UNION ALL ({_LAST_ANCHOR})) AS head ORDER BY seq DESC LIMIT 1"
+)
 #: The advisory lock key every appender takes; derived in SQL so psql sessions can take the same one.
 _CHAIN_LOCK: Final = f"SELECT pg_advisory_xact_lock(hashtext('{S}.chain'))"
 
@@ -99,3 +106,26 @@ class PostgresLedgerStore:
         count = self.link.all(f"SELECT count(*) FROM {S}.consent_events")
         head = self.link.all(_HEAD)
         return LedgerStats(as_int(count[0][0]), as_int(head[0][0]) if head else 0, str(head[0][1]) if head else "")
+
+    def anchor(self) -> tuple[int, str] | None:
+        """The last event destroyed by retention (the chain continues from its hash), or None."""
+        row = self.link.one(_LAST_ANCHOR)
+        return None if row is None else (as_int(row[0]), str(row[1]))
+
+    def purge_through(self, seq: int, *, now_ms: int) -> int:
+        """Destroy events 1..``seq`` (제21조) under the chain lock, keeping the hash they end on as the anchor.
+
+        ``DELETE`` leaves the rows' bytes until ``VACUUM`` reuses the space (PostgreSQL does not overwrite
+        them, unlike SQLite's ``secure_delete``), so the irreversibility also rests on the volume's encryption.
+        """
+        with self.link.connection() as conn:
+            with conn.transaction():
+                conn.execute(_CHAIN_LOCK)
+                row = conn.execute(f"SELECT hash FROM {S}.consent_events WHERE seq = %s", (seq,)).fetchone()
+                if row is None:
+                    return 0
+                conn.execute(f"INSERT INTO {S}.chain_anchor (seq, hash, at_ms) VALUES (%s, %s, %s)",
+                             (seq, str(row[0]), now_ms))  # fmt: skip
+                removed = conn.execute(f"DELETE FROM {S}.consent_events WHERE seq <= %s", (seq,)).rowcount
+            conn.execute(f"VACUUM {S}.consent_events")  # marks the destroyed rows' space for reuse at once
+        return removed

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cookiegate.stores import redact_url
-from cookiegate.stores.postgres_schema import SCHEMA_VERSION, connect, require_schema, schema_version
+from cookiegate.stores.postgres_schema import VERSIONS, connect, require_schema, schema_version
 from cookiegate.stores.protocols import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -63,11 +63,15 @@ class PostgresLink:
         try:
             with self.connection() as conn:
                 found = schema_version(conn, schema, self.url)
-            migrated = create and (found is None or found < SCHEMA_VERSION)
+            migrated = create and (found is None or found < VERSIONS[schema])
             if migrated:
                 self.migrate(schema, ddl)
             with self.connection() as conn:
-                require_schema(conn, schema, self.url)
+                if require_schema(conn, schema, self.url) < VERSIONS[schema]:
+                    raise StoreUnavailableError(
+                        f"{self.what} {self.location} has an older schema than this cookiegate "
+                        f"({VERSIONS[schema]}): the owner role upgrades it with `cookiegate migrate`"
+                    )
                 if then is not None:
                     then(conn, migrated)
         except BaseException:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from cookiegate.records.types import ACCESS_COLUMNS, LEDGER_COLUMNS
+from cookiegate.records.types import ACCESS_COLUMNS, LEDGER_COLUMNS, LEDGER_EVIDENCE
 from cookiegate.stores import redact_url
 from cookiegate.stores.protocols import StoreMissingError, StoreUnavailableError
 
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION: Final = 1
 ACCESS_SCHEMA: Final = "cookiegate_access"
 LEDGER_SCHEMA: Final = "cookiegate_ledger"
+#: Ledger 3 (as the SQLite ledger): guardian verification and policy SHA-256 columns, the retention anchor.
+LEDGER_SCHEMA_VERSION: Final = 3
+#: The version each schema is migrated to (the access log and the ledger move apart).
+VERSIONS: Final = {ACCESS_SCHEMA: SCHEMA_VERSION, LEDGER_SCHEMA: LEDGER_SCHEMA_VERSION}
 INGEST_ROLE: Final = "cookiegate_ingest"
 DISCLOSURE_ROLE: Final = "cookiegate_disclosure"
 #: Days of partitions created ahead at ``migrate`` and by every ingest that meets a new day.
@@ -30,7 +34,7 @@ DAYS_AHEAD: Final = 7
 
 _TYPES: Final = {
     "ts_ms": "bigint NOT NULL", "client_port": "integer", "status": "integer", "sent_bytes": "bigint",
-    "duration_us": "bigint", "at_ms": "bigint NOT NULL", "under14": "smallint NOT NULL",
+    "duration_us": "bigint", "at_ms": "bigint NOT NULL", "guardian_at_ms": "bigint", "under14": "smallint NOT NULL",
     "gpc": "smallint NOT NULL", "minor": "smallint NOT NULL", "seq": "bigint PRIMARY KEY",
     "host": "text NOT NULL", "method": "text NOT NULL", "path": "text NOT NULL", "outcome": "text NOT NULL",
 }  # fmt: skip
@@ -114,10 +118,16 @@ CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA};
 REVOKE ALL ON SCHEMA {LEDGER_SCHEMA} FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.consent_events ({columns_ddl(LEDGER_COLUMNS)});
+-- Schema 1 stores predate the evidence columns (issue #10): added empty, so their chains still verify.
+ALTER TABLE {LEDGER_SCHEMA}.consent_events
+    {", ".join(f"ADD COLUMN IF NOT EXISTS {c} {_TYPES.get(c, 'text')}" for c in LEDGER_EVIDENCE)};
 CREATE INDEX IF NOT EXISTS consent_events_by_id ON {LEDGER_SCHEMA}.consent_events (consent_id, seq);
 CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.spool_progress (segment text PRIMARY KEY, "offset" bigint NOT NULL);
-INSERT INTO {LEDGER_SCHEMA}.meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
-    ON CONFLICT (key) DO NOTHING;
+-- The last event each ledger retention destroyed: the chain continues from its hash (개인정보 보호법 제21조).
+CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.chain_anchor (seq bigint PRIMARY KEY, hash text NOT NULL,
+    at_ms bigint NOT NULL);
+INSERT INTO {LEDGER_SCHEMA}.meta (key, value) VALUES ('schema_version', '{LEDGER_SCHEMA_VERSION}')
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 """
 
 
@@ -175,8 +185,9 @@ def ledger_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
         *_roles_preamble(s, ingest, disclosure),
         f"GRANT SELECT, INSERT ON {s}.consent_events TO {ingest};",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
-        f"GRANT SELECT ON {s}.meta TO {ingest};",
-        f"GRANT SELECT ON {s}.consent_events, {s}.meta, {s}.spool_progress TO {disclosure};",
+        "-- The anchor a retention purge (run by the owner) leaves: appenders continue the chain from it.",
+        f"GRANT SELECT ON {s}.meta, {s}.chain_anchor TO {ingest};",
+        f"GRANT SELECT ON {s}.consent_events, {s}.meta, {s}.spool_progress, {s}.chain_anchor TO {disclosure};",
     ])  # fmt: skip
 
 
@@ -199,8 +210,8 @@ def schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str, ur
         return None
     version = conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'").fetchone()
     found = int(str(version[0])) if version else 0
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(f"{redact_url(url)} has schema {found}, newer than this cookiegate ({SCHEMA_VERSION})")
+    if found > VERSIONS[schema]:
+        raise RuntimeError(f"{redact_url(url)} has schema {found}, newer than this cookiegate ({VERSIONS[schema]})")
     return found
 
 

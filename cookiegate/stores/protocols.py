@@ -157,6 +157,12 @@ class LedgerStore(SpoolProgress, Protocol):
 
     def stats(self) -> LedgerStats: ...
 
+    def anchor(self) -> tuple[int, str] | None:
+        """The last event ledger retention destroyed, ``(seq, hash)``: the chain continues from it; or None."""
+
+    def purge_through(self, seq: int, *, now_ms: int) -> int:
+        """Destroy events 1..``seq`` under the write lock, keeping the anchor; returns how many (제21조)."""
+
 
 class AggregatesStore(SpoolProgress, Protocol):
     """Counters for reports (blocked cookies), apart from the statutory log and with their own retention."""

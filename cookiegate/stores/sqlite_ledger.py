@@ -15,6 +15,11 @@ from cookiegate.stores.protocols import LedgerStats
 #: 3: guardian verification and policy SHA-256 columns (issue #10).
 SCHEMA_VERSION: Final = 3
 _COLUMNS: Final = ", ".join(LEDGER_COLUMNS)
+#: The chain's head: its last event, or the retention anchor when a purge destroyed every event.
+_HEAD: Final = (
+    "SELECT * FROM (SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1) UNION ALL"
+    " SELECT * FROM (SELECT seq, hash FROM chain_anchor ORDER BY seq DESC LIMIT 1) ORDER BY 1 DESC LIMIT 1"
+)
 _INSERT: Final = f"INSERT INTO consent_events ({_COLUMNS}) VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
 
 
@@ -61,7 +66,7 @@ class SQLiteLedgerStore:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                head = self._conn.execute("SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1").fetchone()
+                head = self._conn.execute(_HEAD).fetchone()
                 seq, prev_hash = (0, "") if head is None else (int(head[0]), str(head[1]))
                 sealed: list[LedgerEvent] = []
                 for event in events:
@@ -104,7 +109,7 @@ class SQLiteLedgerStore:
     def stats(self) -> LedgerStats:
         with self._lock:
             count = int(self._conn.execute("SELECT count(*) FROM consent_events").fetchone()[0])
-            head = self._conn.execute("SELECT seq, hash FROM consent_events ORDER BY seq DESC LIMIT 1").fetchone()
+            head = self._conn.execute(_HEAD).fetchone()
         return LedgerStats(count, 0 if head is None else int(head[0]), "" if head is None else str(head[1]))
 
     def anchor(self) -> tuple[int, str] | None:
