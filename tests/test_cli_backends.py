@@ -28,7 +28,7 @@ VISITOR = ("203.0.113.77", 40000)
 
 def stores_args(store_url: Callable[[str], str], tmp_path: Path) -> list[str]:
     return ["--data-dir", str(tmp_path / "data"), "--access-log-url", store_url("access"),
-            "--ledger-url", store_url("ledger"), "--aggregates-url", f"sqlite:///{tmp_path / 'agg.db'}"]  # fmt: skip
+            "--ledger-url", store_url("ledger"), "--aggregates-url", store_url("aggregates")]  # fmt: skip
 
 
 def test_store_commands_run_on_either_backend(

@@ -11,7 +11,7 @@ from cookiegate.crypto import KeyRing, NamedKey
 from cookiegate.records.chain import verify
 from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.types import AccessRecord, LedgerEvent
-from cookiegate.stores import StoreMissingError, open_access_store, open_ledger_store
+from cookiegate.stores import StoreMissingError, open_access_store, open_aggregates_store, open_ledger_store
 from cookiegate.stores.protocols import Disclosure, LedgerStats
 
 DAY_MS = 86_400_000
@@ -33,6 +33,8 @@ def test_a_store_that_does_not_exist_is_an_error(store_url: Callable[[str], str]
         open_access_store(store_url("access"))
     with pytest.raises(StoreMissingError):
         open_ledger_store(store_url("ledger"))
+    with pytest.raises(StoreMissingError):
+        open_aggregates_store(store_url("aggregates"))
 
 
 def test_records_come_back_as_stored_in_time_order(store_url: Callable[[str], str]) -> None:
@@ -120,4 +122,18 @@ def test_ledger_retention_destroys_a_prefix_and_the_chain_continues_from_its_anc
     later = store.append([event("b")], segment="s", offset=3)
     assert (later[0].seq, later[0].prev_hash) == (3, first[1].hash)
     assert verify(store.rows(), store.anchor()).ok and not verify(store.rows()).ok
+    store.close()
+
+
+def test_blocked_cookie_counters_add_up_apart_from_the_log(store_url: Callable[[str], str]) -> None:
+    """Issue #10 item 2: what ``report`` counts lives in its own store, on either backend."""
+    store = open_aggregates_store(store_url("aggregates"), create=True)
+    store.add_blocked_cookies(
+        {("response", "_ga", "/"): 2, ("request", "_fbp", "/"): 1}, now_ms=1, segment="a", offset=5
+    )
+    store.add_blocked_cookies({("response", "_ga", "/"): 4}, now_ms=2, segment="a", offset=9)
+    assert store.blocked_cookies() == [("response", "_ga", "/", 6), ("request", "_fbp", "/", 1)]
+    assert store.spool_offset("a") == 9
+    store.forget_segment("a")
+    assert store.spool_offset("a") == 0
     store.close()

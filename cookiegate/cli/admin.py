@@ -53,7 +53,7 @@ def _migrate(args: argparse.Namespace, clock: Clock) -> int:
     if args.roles and not args.apply:
         from cookiegate.cli.roles import roles_command
 
-        return roles_command(access_url, ledger_url, apply=False)
+        return roles_command(access_url, ledger_url, apply=False, aggregates_url=aggregates_url)
     versions = []
     for opener, url in ((open_access_store, access_url), (open_ledger_store, ledger_url),
                         (open_aggregates_store, aggregates_url)):  # fmt: skip
@@ -66,7 +66,7 @@ def _migrate(args: argparse.Namespace, clock: Clock) -> int:
     if args.roles:
         from cookiegate.cli.roles import roles_command
 
-        return roles_command(access_url, ledger_url, apply=True)
+        return roles_command(access_url, ledger_url, apply=True, aggregates_url=aggregates_url)
     return 0
 
 

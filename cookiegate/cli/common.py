@@ -34,7 +34,7 @@ def store_options() -> argparse.ArgumentParser:
     stores.add_argument("--data-dir", type=Path, default=Path("./cookiegate-data"), help="default ./cookiegate-data")
     stores.add_argument("--access-log-url", help="e.g. sqlite:///var/lib/cookiegate/access.db or postgresql://…")
     stores.add_argument("--ledger-url", help="e.g. sqlite:///var/lib/cookiegate/ledger.db or postgresql://…")
-    stores.add_argument("--aggregates-url", help="e.g. sqlite:///var/lib/cookiegate/aggregates.db")
+    stores.add_argument("--aggregates-url", help="e.g. sqlite:///var/lib/cookiegate/aggregates.db or postgresql://…")
     stores.add_argument("--retention-months", type=retention_months, default=DEFAULT_RETENTION_MONTHS)
     return stores
 

@@ -17,12 +17,12 @@ def is_postgres(url: str) -> bool:
     return urlsplit(url).scheme in ("postgresql", "postgres")
 
 
-def roles_command(access_url: str, ledger_url: str, *, apply: bool) -> int:
+def roles_command(access_url: str, ledger_url: str, *, apply: bool, aggregates_url: str = "") -> int:
     """Print (and with ``apply`` run) the role SQL for every PostgreSQL store; 2 when there is none."""
-    from cookiegate.stores.postgres_schema import access_roles_sql, connect, ledger_roles_sql
+    from cookiegate.stores.postgres_schema import access_roles_sql, aggregates_roles_sql, connect, ledger_roles_sql
 
-    scripts = [(url, build()) for url, build in ((access_url, access_roles_sql), (ledger_url, ledger_roles_sql))
-               if is_postgres(url)]  # fmt: skip
+    stores = ((access_url, access_roles_sql), (ledger_url, ledger_roles_sql), (aggregates_url, aggregates_roles_sql))
+    scripts = [(url, build()) for url, build in stores if is_postgres(url)]
     if not scripts:
         print("cookiegate migrate --roles: roles apply to postgresql:// stores; pass --access-log-url or "
               "--ledger-url postgresql://owner@host/db", file=sys.stderr)  # fmt: skip

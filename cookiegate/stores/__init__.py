@@ -94,10 +94,13 @@ def open_ledger_store(url: str, *, create: bool = False) -> LedgerStore:
 
 
 def open_aggregates_store(url: str, *, create: bool = False) -> AggregatesStore:
-    """The report aggregates store ``url`` names (SQLite; a local file per data dir is enough for counters)."""
+    """The report aggregates store ``url`` names: SQLite (one file per data dir) or PostgreSQL (the whole site)."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from cookiegate.stores.sqlite_aggregates import SQLiteAggregatesStore
 
         return SQLiteAggregatesStore(sqlite_path(url), create=create)
+    if scheme in ("postgresql", "postgres"):
+        module = import_module("cookiegate.stores.postgres_aggregates")
+        return cast(AggregatesStore, module.PostgresAggregatesStore(url, create=create))
     raise _unsupported("aggregates", url)

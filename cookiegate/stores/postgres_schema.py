@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 SCHEMA_VERSION: Final = 1
 ACCESS_SCHEMA: Final = "cookiegate_access"
 LEDGER_SCHEMA: Final = "cookiegate_ledger"
+AGGREGATES_SCHEMA: Final = "cookiegate_aggregates"
 #: Ledger 3 (as the SQLite ledger): guardian verification and policy SHA-256 columns, the retention anchor.
 LEDGER_SCHEMA_VERSION: Final = 3
 #: The version each schema is migrated to (the access log and the ledger move apart).
-VERSIONS: Final = {ACCESS_SCHEMA: SCHEMA_VERSION, LEDGER_SCHEMA: LEDGER_SCHEMA_VERSION}
+VERSIONS: Final = {ACCESS_SCHEMA: SCHEMA_VERSION, LEDGER_SCHEMA: LEDGER_SCHEMA_VERSION, AGGREGATES_SCHEMA: 1}
 INGEST_ROLE: Final = "cookiegate_ingest"
 DISCLOSURE_ROLE: Final = "cookiegate_disclosure"
 #: Days of partitions created ahead at ``migrate`` and by every ingest that meets a new day.
@@ -130,6 +131,18 @@ INSERT INTO {LEDGER_SCHEMA}.meta (key, value) VALUES ('schema_version', '{LEDGER
     ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 """
 
+#: Report counters, apart from the statutory log (issue #10 item 2); the SQLite aggregates file's twin.
+AGGREGATES_DDL: Final = f"""
+CREATE SCHEMA IF NOT EXISTS {AGGREGATES_SCHEMA};
+REVOKE ALL ON SCHEMA {AGGREGATES_SCHEMA} FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS {AGGREGATES_SCHEMA}.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS {AGGREGATES_SCHEMA}.blocked_cookies (
+    direction text NOT NULL, name text NOT NULL, path text NOT NULL, count bigint NOT NULL,
+    first_ms bigint NOT NULL, last_ms bigint NOT NULL, PRIMARY KEY (direction, name, path));
+CREATE TABLE IF NOT EXISTS {AGGREGATES_SCHEMA}.spool_progress (segment text PRIMARY KEY, "offset" bigint NOT NULL);
+INSERT INTO {AGGREGATES_SCHEMA}.meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
+"""
+
 
 def _checked(role: str) -> str:
     if not _ROLE_NAME.match(role):
@@ -150,6 +163,9 @@ def _roles_preamble(schema: str, ingest: str, disclosure: str) -> list[str]:
         *create,
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {ingest}, {disclosure};",
         f"GRANT USAGE ON SCHEMA {schema} TO {ingest}, {disclosure};",
+        "-- Every ingester notes how far it read each spool segment, in the transaction that stores the batch.",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.spool_progress TO {ingest};",
+        f"GRANT SELECT ON {schema}.meta TO {ingest};",
     ]
 
 
@@ -161,8 +177,7 @@ def access_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
         *_roles_preamble(s, ingest, disclosure),
         "-- The ingest role appends: INSERT into the log (no SELECT, UPDATE, DELETE, TRUNCATE) and its offsets.",
         f"GRANT INSERT ON {s}.access_log TO {ingest};",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
-        f"GRANT SELECT ON {s}.partitions, {s}.meta TO {ingest};",
+        f"GRANT SELECT ON {s}.partitions TO {ingest};",
         "-- Per-day tallies, kept with the rows so a purge and a report need not scan a day.",
         f"GRANT UPDATE (rows, oldest_ms, newest_ms) ON {s}.partitions TO {ingest};",
         f"GRANT EXECUTE ON FUNCTION {s}.ensure_days(bigint[]) TO {ingest};",
@@ -184,10 +199,19 @@ def ledger_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
         "-- cookiegate consent ledger roles: append-only for the ingest role (no UPDATE, no DELETE).",
         *_roles_preamble(s, ingest, disclosure),
         f"GRANT SELECT, INSERT ON {s}.consent_events TO {ingest};",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.spool_progress TO {ingest};",
         "-- The anchor a retention purge (run by the owner) leaves: appenders continue the chain from it.",
-        f"GRANT SELECT ON {s}.meta, {s}.chain_anchor TO {ingest};",
+        f"GRANT SELECT ON {s}.chain_anchor TO {ingest};",
         f"GRANT SELECT ON {s}.consent_events, {s}.meta, {s}.spool_progress, {s}.chain_anchor TO {disclosure};",
+    ])  # fmt: skip
+
+
+def aggregates_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROLE) -> str:
+    """Roles and grants for the report counters: the ingest role adds to them; reports run as the owner."""
+    s = AGGREGATES_SCHEMA
+    return "\n".join([
+        "-- cookiegate report aggregates roles: the ingest role adds to the counters, nothing else.",
+        *_roles_preamble(s, ingest, disclosure),
+        f"GRANT SELECT, INSERT, UPDATE ON {s}.blocked_cookies TO {ingest};",
     ])  # fmt: skip
 
 
