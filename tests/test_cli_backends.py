@@ -73,7 +73,7 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     assert main(["keys", "generate", "--key-file", str(keys), "--data-dir", str(tmp_path / "data")]) == 0
     monkeypatch.setenv(KEY_FILE_ENV, str(keys))
     stores = stores_args(store_url, tmp_path)
-    urls = {"access_log_url": store_url("access"), "ledger_url": store_url("ledger")}
+    urls = {name: store_url(name.split("_")[0]) for name in ("access_log_url", "ledger_url", "aggregates_url")}
     site = tmp_path / "v2.toml"
     site.write_text('version = "2027-01-01"\neffective_date = 2027-01-01\n')
     consent_ids = []
@@ -82,7 +82,7 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
         gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=tmp_path / "data", **urls, **options)
         with TestClient(gate, base_url="http://shop.test", client=VISITOR) as client:
             consent_ids.append(accept(client, ["analytics"])["consent_id"])
-            assert client.get("/echo").status_code == 200
+            assert client.get("/echo", params={"set": "_mystery"}).status_code == 200  # blocked and counted
             client.get("/_cookiegate/policy/versions")  # archives the version in force
     assert main(["ingest", *stores, "--once", "--create"]) == 0
     store = open_access_store(store_url("access"))
@@ -91,6 +91,8 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     assert len(stored) >= 4 and VISITOR[0] not in {r.client_ip for r in stored}  # the lookup tag, sealed evidence
     assert all(r.client_port is None and is_sealed_record(r) for r in stored)
     capsys.readouterr()
+    assert main(["report", *stores, "--json"]) == 0
+    assert {c["name"]: c["count"] for c in orjson.loads(capsys.readouterr().out)["blocked_cookies"]} == {"_mystery": 2}
 
     hold = ["hold", "add", *stores, "--from", "2000-01-01", "--to", "2099-12-31", "--reason", "case 7"]
     assert main([*hold, "--ip", VISITOR[0]]) == 0
