@@ -123,3 +123,7 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     ledger.close()
     assert main(["verify", *stores]) == 0
     assert "consent ledger OK" in capsys.readouterr().out  # the chain continues from the destroyed head
+    checkpoints = ["--file", str(tmp_path / "offsite" / "checkpoints.jsonl")]
+    assert main(["checkpoint", "write", *stores, *checkpoints]) == 0
+    assert "event 2" in capsys.readouterr().out  # the head after the anchor, signed apart from the ledger
+    assert main(["checkpoint", "verify", *stores, *checkpoints]) == 0
