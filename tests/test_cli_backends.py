@@ -55,6 +55,9 @@ def test_store_commands_run_on_either_backend(
     assert main(["export", *stores, "--from", start, "--to", end, *PERMIT, "--scope-from", start, "--scope-to", end,
                  "--scope-ip", "203.0.113.0/24", "--ip", "203.0.113.9", "--out", str(out)]) == 0  # fmt: skip
     assert ",/p," in out.read_text()
+    capsys.readouterr()
+    assert main(["hold", "release", "1", *stores]) == 0
+    assert main(["hold", "list", *stores]) == 0 and "203.0.113.0/24" not in capsys.readouterr().out
     store = open_access_store(store_url("access"))
     disclosed = [(d.agency, d.permit, d.records) for d in store.disclosures()]
     assert disclosed == [("police", "2025-77 (서울중앙지방법원, 2025-01-02); operator kim", 1)]
