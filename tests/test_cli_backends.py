@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -62,6 +63,16 @@ def test_store_commands_run_on_either_backend(
     disclosed = [(d.agency, d.permit, d.records) for d in store.disclosures()]
     assert disclosed == [("police", "2025-77 (서울중앙지방법원, 2025-01-02); operator kim", 1)]
     store.close()
+
+
+def everything_stored(url: str, tmp_path: Path) -> str:
+    """Every row of every cookiegate table (PostgreSQL) or the bytes of every store file (SQLite), as text."""
+    if url.startswith("sqlite:"):
+        return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("*.db*"))).decode("latin-1")
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname LIKE 'cookiegate_%'")
+        return "".join(str(row) for schema, table in tables.fetchall()
+                       for row in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" AS t'))  # fmt: skip
 
 
 def at(day: str) -> Callable[[], datetime]:
@@ -126,6 +137,8 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     ledger.close()
     assert main(["verify", *stores]) == 0
     assert "consent ledger OK" in capsys.readouterr().out  # the chain continues from the destroyed head
+    stored_text = everything_stored(store_url("access"), tmp_path)  # 개인정보 보호법 제29조, in every store
+    assert len(stored_text) > 1000 and VISITOR[0] not in stored_text and f",{VISITOR[1]}," not in stored_text
     checkpoints = ["--file", str(tmp_path / "offsite" / "checkpoints.jsonl")]
     assert main(["checkpoint", "write", *stores, *checkpoints]) == 0
     assert "event 2" in capsys.readouterr().out  # the head after the anchor, signed apart from the ledger
