@@ -4,10 +4,11 @@
 
 Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
 Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
-in a fresh ``python`` under ``valgrind --tool=callgrind`` twice, ``--small`` and ``--large`` requests long;
-start-up (imports, building the app, the lifespan) is the same in both runs, so
-``(I(large) - I(small)) / (large - small)`` is what one request costs. ``--kinds`` repeats this per visitor kind
-(shorter runs) and ``--no-time`` skips the native µs timing that is printed next to the counts.
+in a fresh ``python`` under ``valgrind --tool=callgrind``. The method is ``(I(large) - I(small)) / (large -
+small)``: start-up (imports, building the app, the lifespan) cancels out. Both counts come from one process:
+callgrind dumps its counters after request ``small`` and after request ``large`` (``--dump-before`` a marker
+call), so the second dump is exactly ``I(large) - I(small)``. ``--kinds`` repeats this per visitor kind (shorter
+runs, home page only) and ``--no-time`` skips the native CPU µs (process time, median of 5) printed beside.
 
 Writes ``instructions.json`` to ``--out`` (default: a new temp dir) and prints a table with ratios to bare.
 See DEVELOPERS.md ("Measuring the hot path") for how to read and profile the figures.
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,7 +72,9 @@ def _tokens() -> dict[str, bytes]:
 class Visitor:
     """One browser: a User-Agent, fixed cookies, and (with analytics) a GA4 cookie that ticks every few views."""
 
-    def __init__(self, kind: str, index: int, tokens: dict[str, bytes], rng: random.Random) -> None:
+    def __init__(
+        self, kind: str, index: int, tokens: dict[str, bytes], rng: random.Random, *, steady: bool = False
+    ) -> None:
         self.kind = kind
         self.views = 0
         self.user_agent = GOOGLEBOT if kind == "bot" else browser_user_agent(index).encode()
@@ -92,7 +96,7 @@ class Visitor:
             self.cookie = b""
         self.query = b"utm_source=x&gclid=y&item=3" if kind == "minor" else b""
         self.every = 1 if kind == "returning_ga4" else GA4_EVERY
-        if kind == "returning":
+        if steady:
             self.ga4 = False  # the per-kind "returning" case: the same Cookie header on every view
 
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -120,7 +124,8 @@ def requests(count: int, kind: str | None, seed: int = 7) -> Iterator[Scope]:
     rng = random.Random(seed)
     tokens = _tokens()
     kinds = list(MIX) if kind is None else [kind]
-    crowd = {k: [Visitor(k, i, tokens, rng) for i in range(IDENTITIES_PER_KIND)] for k in kinds}
+    steady = kind == "returning"
+    crowd = {k: [Visitor(k, i, tokens, rng, steady=steady) for i in range(IDENTITIES_PER_KIND)] for k in kinds}
     weights = [MIX[k] for k in kinds] if kind is None else [1]
     for _ in range(count):
         who = rng.choices(kinds, weights)[0]
@@ -161,8 +166,13 @@ def build(variant: str, data_dir: Path) -> ASGIApp:
     return CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir, access_log=variant == "gated_logged")
 
 
-async def serve(variant: str, count: int, kind: str | None, data_dir: Path) -> float:
-    """Run ``count`` requests through ``variant`` with a lifespan around them; the seconds the requests took."""
+async def serve(variant: str, count: int, kind: str | None, data_dir: Path, mark_at: int = -1) -> float:
+    """Run ``count`` requests through ``variant`` inside a lifespan; the CPU seconds the requests took.
+
+    With ``mark_at``, ``zlib.crc32`` is called after request ``mark_at`` and after the last one: callgrind
+    (``--dump-before=zlib_crc32*``) writes its counters there, so the second dump holds exactly the
+    instructions of requests ``mark_at + 1 .. count`` (nothing on the request path calls ``crc32``).
+    """
     app = build(variant, data_dir)
     scopes = list(requests(count, kind))
     inbox: asyncio.Queue[Message] = asyncio.Queue()
@@ -172,58 +182,61 @@ async def serve(variant: str, count: int, kind: str | None, data_dir: Path) -> f
     )
     await inbox.put({"type": "lifespan.startup"})
     await replies.get()
-    started = time.perf_counter()
-    for scope in scopes:
+    started = time.process_time()
+    for index, scope in enumerate(scopes):
+        if index == mark_at:
+            zlib.crc32(b"start")
         await app(scope, _receive, _send)
-    elapsed = time.perf_counter() - started
+    if mark_at >= 0:
+        zlib.crc32(b"end")
+    elapsed = time.process_time() - started
     await inbox.put({"type": "lifespan.shutdown"})
     await replies.get()
     await lifespan
     return elapsed
 
 
-def child(variant: str, count: int, kind: str | None) -> None:
+def child(variant: str, count: int, kind: str | None, mark_at: int) -> None:
     with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-        asyncio.run(serve(variant, count, kind, Path(tmp)))
+        asyncio.run(serve(variant, count, kind, Path(tmp), mark_at))
 
 
-def callgrind_total(variant: str, count: int, kind: str | None, work: Path) -> int:
-    """Instructions of one child process (and any it starts) under callgrind."""
-    tag = f"{variant}-{kind or 'mix'}-{count}"
-    out = work / f"callgrind.{tag}.%p"
+def per_request(variant: str, kind: str | None, small: int, large: int, work: Path) -> float:
+    """``(I(large) - I(small)) / (large - small)`` from one process: requests ``small + 1 .. large`` alone.
+
+    The two-process difference the method describes, measured in one run: start-up, imports and the first
+    ``small`` requests (warm caches) fall before the first dump, and the shutdown after the second.
+    """
+    tag = f"{variant}-{kind or 'mix'}-{large}"
+    out = work / f"callgrind.{tag}"
     command = [
         "valgrind",
         "--tool=callgrind",
         "--trace-children=yes",
+        "--dump-before=zlib_crc32*",
         f"--callgrind-out-file={out}",
         sys.executable,
         str(Path(__file__).resolve()),
         "--child",
         variant,
         "--count",
-        str(count),
+        str(large),
+        "--mark-at",
+        str(small),
     ]
     if kind:
         command += ["--kind", kind]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    total = 0
-    for path in work.glob(f"callgrind.{tag}.*"):
-        for line in path.read_text(errors="replace").splitlines():
-            if line.startswith(("summary:", "totals:")):
-                total += int(line.split()[1])
-                break
-    return total
-
-
-def per_request(variant: str, kind: str | None, small: int, large: int, work: Path, jobs: int) -> float:
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        big, little = pool.map(lambda n: callgrind_total(variant, n, kind, work), (large, small))
-    return (big - little) / (large - small)
+    dumped = work / f"callgrind.{tag}.2"
+    for line in dumped.read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1]) / (large - small)
+    raise RuntimeError(f"no totals in {dumped}: did valgrind find zlib_crc32?")
 
 
 def native_us(variant: str, kind: str | None, count: int, repeats: int) -> float:
-    """Median wall µs per request over ``repeats`` native runs (noisy on a loaded machine; for orientation)."""
+    """Median CPU µs (process time) per request over ``repeats`` native runs (for orientation: noisy)."""
     samples = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
@@ -260,9 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
+    parser.add_argument("--mark-at", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.count, args.kind)
+        child(args.child, args.count, args.kind, args.mark_at)
         return 0
     out: Path = args.out or Path(tempfile.mkdtemp(prefix="cookiegate-instructions-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -281,14 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp:
         for name, kind, small, large, measured in cases:
             work = Path(tmp)
-            results["instructions"][name] = {v: per_request(v, kind, small, large, work, args.jobs) for v in measured}
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                counts = pool.map(lambda v: per_request(v, kind, small, large, work), measured)  # noqa: B023
+                results["instructions"][name] = dict(zip(measured, counts, strict=True))
             if not args.no_time:
                 results["us"][name] = {v: native_us(v, kind, large, 5) for v in measured}
             print(name, {v: round(i) for v, i in results["instructions"][name].items()}, flush=True)
             (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
     table("instructions per request (callgrind)", results["instructions"], "Ir")
     if results["us"]:
-        table("µs per request (native, median of 5; noisy)", results["us"], "µs")
+        table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")
     return 0
 

@@ -12,38 +12,40 @@ access, including the ones a client aborts or an app fails, leaves a record):
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
-from cookiegate.banner import Injection
+from cookiegate.banner import Injection, inject_whole
 from cookiegate.response import rewrite_head
-from cookiegate.verdict import RequestFacts, Verdict
+from cookiegate.verdict import RequestFacts
 
 if TYPE_CHECKING:
     from cookiegate.middleware import CookieGate
 
 _SECURE_SCHEMES: Final = ("https", "wss")
+_perf_counter_ns: Final = time.perf_counter_ns
 
 
-class _Conversation:
-    """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record."""
+class _Conversation(RequestFacts):
+    """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record.
 
-    __slots__ = ("_facts", "_gate", "_scope", "_send", "_started_ns", "_verdict", "logged", "sent_bytes", "status")
+    It is the request's ``RequestFacts`` too, so resolving a request creates this one object and no other.
+    """
 
-    def __init__(
-        self, gate: CookieGate, scope: Scope, send: Send, verdict: Verdict, facts: RequestFacts, started_ns: int
-    ) -> None:
+    __slots__ = ("_gate", "_scope", "_send", "_started_ns", "logged", "sent_bytes", "status", "verdict")
+
+    def __init__(self, gate: CookieGate, scope: Scope, send: Send) -> None:
+        self._started_ns = _perf_counter_ns()
         self._gate = gate
         self._scope = scope
         self._send = send
-        self._verdict = verdict
-        self._facts = facts
-        self._started_ns = started_ns
         self.status = 0
         self.sent_bytes = 0
         self.logged = False
+        self.verdict = verdict = gate.resolve(scope, self)
         if verdict.blocked:
             gate.services.leaks.count_all("request", verdict.blocked, scope["path"])
 
@@ -53,11 +55,12 @@ class _Conversation:
         headers = message.get("headers", ())
         if not isinstance(headers, list | tuple):
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
-        blocked = self._verdict.blocked
+        blocked = self.verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
         if blocked and expire and gate.settings.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
-        head = rewrite_head(headers, self._verdict.consent.granted, gate.verdicts.category, expiries)
+        verdicts = gate.verdicts
+        head = rewrite_head(headers, self.verdict.consent.granted, verdicts.category, expiries, verdicts.categories)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         if head.headers is not headers:
@@ -69,16 +72,15 @@ class _Conversation:
         self.logged = True
         access_log = self._gate.services.access_log
         if access_log is not None:
-            facts = self._facts
             access_log.log(
                 self._scope,
                 status,
                 self.sent_bytes,
                 self._started_ns,
-                self._verdict.consent,
-                facts.user_agent,
-                facts.forwarded_for,
-                facts.forwarded,
+                self.verdict.consent,
+                self.user_agent,
+                self.forwarded_for,
+                self.forwarded,
                 outcome,
             )
 
@@ -86,25 +88,16 @@ class _Conversation:
 class Exchange(_Conversation):
     """One HTTP request's send (and receive) wrapper; create one per request."""
 
-    __slots__ = ("_is_api", "_receive", "disconnected", "injection")
+    __slots__ = ("_held", "_injection", "_length_at", "_receive", "_tag", "disconnected", "is_api")
 
-    def __init__(
-        self,
-        gate: CookieGate,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        verdict: Verdict,
-        facts: RequestFacts,
-        started_ns: int,
-        *,
-        is_api: bool,
-    ) -> None:
-        super().__init__(gate, scope, send, verdict, facts, started_ns)
+    def __init__(self, gate: CookieGate, scope: Scope, receive: Receive, send: Send) -> None:
+        super().__init__(gate, scope, send)
+        path: str = scope["path"]
+        self.is_api = path.startswith(gate.prefix) and (path == gate.prefix or path[len(gate.prefix)] == "/")
         self._receive = receive
-        self._is_api = is_api
+        self._held: Message | None = None
+        self._injection: Injection | None = None
         self.disconnected = False
-        self.injection: Injection | None = None
 
     async def receive(self) -> Message:
         message = await self._receive()
@@ -115,42 +108,62 @@ class Exchange(_Conversation):
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.body":
-            if self.injection is not None:
+            if self._held is not None or self._injection is not None:
                 await self._inject(message)
                 return
-            await self._body(message)
-            return
+            body_size = len(message.get("body", b""))
+            if not message.get("more_body", False) and not self.logged:
+                # Spooled before the last byte leaves: a response the client got always has a record, even if
+                # the process is killed right after.
+                self.sent_bytes += body_size
+                self._log("ok", self.status)
+                body_size = 0
         elif kind == "http.response.start":
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
-            html, length_at = self._gate_headers(message, expire=not self._is_api)
-            if html and self._facts.wants_html and not self._is_api:
-                tag = self._gate.banner.tag_for(self._verdict.consent, self._facts.user_agent)
+            html, length_at = self._gate_headers(message, expire=not self.is_api)
+            if html and self.wants_html and not self.is_api:
+                tag = self._gate.banner.tag_for(self.verdict.consent, self.user_agent)
                 if tag is not None:
-                    self.injection = Injection(tag, message, length_at)  # held until the body says how
+                    self._held, self._tag, self._length_at = message, tag, length_at  # until the body says how
                     return
-        await self._forward(message)
+            body_size = 0
+        else:
+            body_size = 0
+        try:
+            await self._send(message)
+        except OSError:
+            self.disconnected = True
+            raise
+        self.sent_bytes += body_size
 
     async def _inject(self, message: Message) -> None:
-        injection = self.injection
-        assert injection is not None  # only called while injecting
-        for out in injection.feed(message.get("body", b""), bool(message.get("more_body", False))):
-            if out["type"] == "http.response.body":
-                await self._body(out)
-            else:
-                await self._forward(out)
+        """Body messages of an HTML page getting the banner: one whole body (common) or a stream."""
+        body: bytes = message.get("body", b"")
+        more = bool(message.get("more_body", False))
+        start = self._held
+        self._held = None
+        if start is not None and not more:
+            body = inject_whole(start, body, self._tag, self._length_at)  # fixes start's Content-Length
+            await self._forward(start)
+            await self._body({"type": "http.response.body", "body": body})
+            return
+        injection = self._injection
+        if injection is None:
+            assert start is not None  # a held start or a stream under way
+            injection = self._injection = Injection(self._tag, start, self._length_at)
+        out = injection.feed(body, more)
         if injection.done:
-            self.injection = None
+            self._injection = None
+        for one in out:
+            await (self._body(one) if one["type"] == "http.response.body" else self._forward(one))
 
     async def _body(self, message: Message) -> None:
         size = len(message.get("body", b""))
         if not message.get("more_body", False) and not self.logged:
-            # Spooled before the last byte leaves: a response the client got always has a record, even if the
-            # process is killed right after.
             self.sent_bytes += size
             self._log("ok", self.status)
-            await self._forward(message)
-            return
+            size = 0
         await self._forward(message)
         self.sent_bytes += size
 
