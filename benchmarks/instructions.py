@@ -166,15 +166,19 @@ def build(variant: str, data_dir: Path) -> ASGIApp:
     return CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir, access_log=variant == "gated_logged")
 
 
-async def serve(variant: str, count: int, kind: str | None, data_dir: Path, mark_at: int = -1) -> float:
-    """Run ``count`` requests through ``variant`` inside a lifespan; the CPU seconds the requests took.
+#: One measured case: a name, the visitor kind (None: the mix), warm-up requests, measured requests.
+Case = tuple[str, str | None, int, int]
 
-    With ``mark_at``, ``zlib.crc32`` is called after request ``mark_at`` and after the last one: callgrind
-    (``--dump-before=zlib_crc32*``) writes its counters there, so the second dump holds exactly the
-    instructions of requests ``mark_at + 1 .. count`` (nothing on the request path calls ``crc32``).
+
+async def serve(variant: str, cases: list[Case], data_dir: Path, mark: bool) -> list[float]:
+    """Run every case through one ``variant`` app inside a lifespan; the CPU seconds each measured part took.
+
+    With ``mark``, ``zlib.crc32`` is called before and after each case's measured requests: callgrind
+    (``--dump-before=zlib_crc32*``) writes its counters there, so dump ``2k`` holds exactly the instructions
+    of case ``k``'s measured requests, i.e. ``I(warm-up + measured) - I(warm-up)`` (nothing on the request
+    path calls ``crc32``). Start-up, imports and warm-ups fall into the odd dumps.
     """
     app = build(variant, data_dir)
-    scopes = list(requests(count, kind))
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     replies: asyncio.Queue[Message] = asyncio.Queue()
     lifespan = asyncio.ensure_future(
@@ -182,33 +186,45 @@ async def serve(variant: str, count: int, kind: str | None, data_dir: Path, mark
     )
     await inbox.put({"type": "lifespan.startup"})
     await replies.get()
-    started = time.process_time()
-    for index, scope in enumerate(scopes):
-        if index == mark_at:
+    spent = []
+    for _, kind, warm, measured in cases:
+        scopes = list(requests(warm + measured, kind))
+        for scope in scopes[:warm]:
+            await app(scope, _receive, _send)
+        if mark:
             zlib.crc32(b"start")
-        await app(scope, _receive, _send)
-    if mark_at >= 0:
-        zlib.crc32(b"end")
-    elapsed = time.process_time() - started
+        started = time.process_time()
+        for scope in scopes[warm:]:
+            await app(scope, _receive, _send)
+        spent.append(time.process_time() - started)
+        if mark:
+            zlib.crc32(b"end")
     await inbox.put({"type": "lifespan.shutdown"})
     await replies.get()
     await lifespan
-    return elapsed
+    return spent
 
 
-def child(variant: str, count: int, kind: str | None, mark_at: int) -> None:
+def child(variant: str, cases: list[Case], mark: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-        asyncio.run(serve(variant, count, kind, Path(tmp), mark_at))
+        asyncio.run(serve(variant, cases, Path(tmp), mark))
 
 
-def per_request(variant: str, kind: str | None, small: int, large: int, work: Path) -> float:
-    """``(I(large) - I(small)) / (large - small)`` from one process: requests ``small + 1 .. large`` alone.
+def encode_cases(cases: list[Case]) -> str:
+    return ",".join(f"{name}:{kind or ''}:{warm}:{measured}" for name, kind, warm, measured in cases)
 
-    The two-process difference the method describes, measured in one run: start-up, imports and the first
-    ``small`` requests (warm caches) fall before the first dump, and the shutdown after the second.
-    """
-    tag = f"{variant}-{kind or 'mix'}-{large}"
-    out = work / f"callgrind.{tag}"
+
+def decode_cases(text: str) -> list[Case]:
+    out: list[Case] = []
+    for item in text.split(","):
+        name, kind, warm, measured = item.split(":")
+        out.append((name, kind or None, int(warm), int(measured)))
+    return out
+
+
+def per_request(variant: str, cases: list[Case], work: Path) -> dict[str, float]:
+    """Instructions per measured request of every case, from one callgrind process for ``variant``."""
+    out = work / f"callgrind.{variant}"
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -219,29 +235,31 @@ def per_request(variant: str, kind: str | None, small: int, large: int, work: Pa
         str(Path(__file__).resolve()),
         "--child",
         variant,
-        "--count",
-        str(large),
-        "--mark-at",
-        str(small),
+        "--cases",
+        encode_cases(cases),
     ]
-    if kind:
-        command += ["--kind", kind]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dumped = work / f"callgrind.{tag}.2"
-    for line in dumped.read_text(errors="replace").splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1]) / (large - small)
-    raise RuntimeError(f"no totals in {dumped}: did valgrind find zlib_crc32?")
+    figures: dict[str, float] = {}
+    for index, (name, _, _, measured) in enumerate(cases):
+        dumped = work / f"callgrind.{variant}.{2 * index + 2}"
+        totals = [line for line in dumped.read_text(errors="replace").splitlines() if line.startswith("summary:")]
+        if not totals:
+            raise RuntimeError(f"no totals in {dumped}: did valgrind find zlib_crc32?")
+        figures[name] = int(totals[0].split()[1]) / measured
+    return figures
 
 
-def native_us(variant: str, kind: str | None, count: int, repeats: int) -> float:
-    """Median CPU µs (process time) per request over ``repeats`` native runs (for orientation: noisy)."""
-    samples = []
+def native_us(variant: str, cases: list[Case], repeats: int) -> dict[str, float]:
+    """Median CPU µs (process time) per measured request over ``repeats`` native runs (noisy: orientation)."""
+    samples: list[list[float]] = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-            samples.append(asyncio.run(serve(variant, count, kind, Path(tmp))) / count * 1e6)
-    return statistics.median(samples)
+            samples.append(asyncio.run(serve(variant, cases, Path(tmp), False)))
+    return {
+        name: statistics.median(run[i] for run in samples) / measured * 1e6
+        for i, (name, _, _, measured) in enumerate(cases)
+    }
 
 
 def table(title: str, rows: dict[str, dict[str, float]], unit: str) -> None:
@@ -267,41 +285,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind-small", type=int, default=200)
     parser.add_argument("--kind-large", type=int, default=600)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--kind-variants", default="bare,gated", help="variants measured per visitor kind")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
     parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--kind", help=argparse.SUPPRESS)
-    parser.add_argument("--mark-at", type=int, default=-1, help=argparse.SUPPRESS)
+    parser.add_argument("--cases", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.count, args.kind, args.mark_at)
+        child(args.child, decode_cases(args.cases), mark=True)
         return 0
     out: Path = args.out or Path(tempfile.mkdtemp(prefix="cookiegate-instructions-"))
     out.mkdir(parents=True, exist_ok=True)
     variants = [v for v in args.variants.split(",") if v]
-    kind_variants = [v for v in args.kind_variants.split(",") if v]
-    cases: list[tuple[str, str | None, int, int, list[str]]] = [("mix", None, args.small, args.large, variants)]
+    cases: list[Case] = [("mix", None, args.small, args.large - args.small)]
     if args.kinds:
-        cases += [(k, k, args.kind_small, args.kind_large, kind_variants) for k in KINDS]
+        cases += [(k, k, args.kind_small, args.kind_large - args.kind_small) for k in KINDS]
     results: dict[str, Any] = {
-        "method": "callgrind Ir, (I(large) - I(small)) / (large - small), PYTHONHASHSEED=0",
+        "method": "callgrind Ir of requests small+1..large, per request; PYTHONHASHSEED=0",
         "small": args.small,
         "large": args.large,
+        "kind_small": args.kind_small,
+        "kind_large": args.kind_large,
         "instructions": {},
         "us": {},
     }
-    with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp:
-        for name, kind, small, large, measured in cases:
-            work = Path(tmp)
-            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                counts = pool.map(lambda v: per_request(v, kind, small, large, work), measured)  # noqa: B023
-                results["instructions"][name] = dict(zip(measured, counts, strict=True))
-            if not args.no_time:
-                results["us"][name] = {v: native_us(v, kind, large, 5) for v in measured}
-            print(name, {v: round(i) for v, i in results["instructions"][name].items()}, flush=True)
-            (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        counted = dict(zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp)), variants), strict=True))
+    for name, *_ in cases:
+        results["instructions"][name] = {v: counted[v][name] for v in variants}
+    if not args.no_time:
+        timed = {v: native_us(v, cases, 5) for v in variants}
+        for name, *_ in cases:
+            results["us"][name] = {v: timed[v][name] for v in variants}
+    (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
     table("instructions per request (callgrind)", results["instructions"], "Ir")
     if results["us"]:
         table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")

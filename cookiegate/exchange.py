@@ -130,6 +130,12 @@ class Exchange(_Conversation):
             body_size = 0
         else:
             body_size = 0
+            if self._held is not None:
+                # Not a body we can rewrite (a server extension such as ``http.response.pathsend``).
+                held, self._held = self._held, None
+                await self._forward(held)
+            if kind == "http.response.pathsend" and not self.logged:
+                self._log("ok", self.status)  # the server sends the file: this is the last message
         try:
             await self._send(message)
         except OSError:
