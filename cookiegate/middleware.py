@@ -107,7 +107,7 @@ class CookieGate:
         scope_type = scope["type"]
         if scope_type == "websocket":
             # A handshake carries cookies too: resolved like HTTP, its response headers gated like HTTP's.
-            handshake = Handshake(self, scope, send)
+            handshake = Handshake(self, scope, receive, send)
             try:
                 await self.app(scope, receive, handshake.send)
             finally:
