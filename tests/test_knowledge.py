@@ -292,3 +292,21 @@ def test_knowledge_can_be_switched_off(tmp_path: Path) -> None:
     policy = Policy.load(path)
     assert policy.classify("_ga") == "targeting"
     assert not policy.knows("sessionid")
+
+
+def test_cookies_import_command_writes_the_facts_and_says_what_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cookiegate.cli import main
+
+    source, out = tmp_path / "ocd.csv", tmp_path / "facts.csv"
+    source.write_text(_ocd_csv([("A", "Analytics", "alpha", "0"), ("B", "Functional", "beta", "0")]), encoding="utf-8")
+    assert main(["cookies", "import", str(source), "--out", str(out)]) == 0
+    assert "wrote 2 cookie facts" in capsys.readouterr().out
+    source.write_text(_ocd_csv([("A", "Marketing", "alpha", "0"), ("C", "Security", "gamma", "0")]), encoding="utf-8")
+    assert main(["cookies", "import", str(source), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "1 added, 1 removed, 1 changed category" in said
+    assert "alpha: analytics -> targeting" in said
+    assert main(["cookies", "import", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert "missing.csv" in capsys.readouterr().err
