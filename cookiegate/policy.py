@@ -124,7 +124,7 @@ class Policy:
     def _match(self, name: str) -> Category | None:
         # The site's rules first, whole: its prefix "wp_*" beats a shipped exact name, because the
         # site knows its own cookies better than any database.
-        found = match_pattern(self._patterns, name)
+        found = match_pattern(self._patterns, name) if self.cookie_rules else None
         if found is None and self._knowledge is not None:
             found = match_pattern(self._knowledge, name)
         return found

@@ -103,7 +103,7 @@ def shipped_patterns() -> Patterns[Category]:
     index = shipped_index()
     return compile_tables(
         {name: fact.category for name, fact in index.exact.items()},
-        {name: fact.category for _, table in index.prefixes_by_length for name, fact in table.items()},
+        {name: fact.category for name, fact in index.prefix_items()},
         {fact.name: fact.category for fact in index.glob_values},
     )
 
