@@ -55,9 +55,11 @@ class _Conversation:
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
         blocked = self._verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
-        if blocked and expire and gate.settings.expire_blocked:
+        if blocked and expire and gate.enforce and gate.settings.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
-        head = rewrite_head(headers, self._verdict.consent.granted, gate.verdicts.category, expiries)
+        head = rewrite_head(
+            headers, self._verdict.consent.granted, gate.verdicts.category, expiries, enforce=gate.enforce
+        )
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         if head.headers is not headers:

@@ -59,7 +59,8 @@ class CookieGate:
         )
         self.prefix = config.prefix
         self._prefix_slash = config.prefix + "/"
-        self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version))
+        self.enforce = config.mode == "enforce"
+        self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=self.enforce)
         self.banner = Banner(config.prefix, enabled=config.inject_banner)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
@@ -79,6 +80,7 @@ class CookieGate:
             prefix=config.prefix,
             services=self.services,
             cookie_domains=config.cookie_domains,
+            enforce=self.enforce,
         )
         domains = config.cookie_domains
 

@@ -115,10 +115,11 @@ def judge(
 class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
-    __slots__ = ("_categories", "_verdicts", "codec", "default", "policy")
+    __slots__ = ("_categories", "_verdicts", "codec", "default", "enforce", "policy")
 
-    def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent) -> None:
+    def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent, *, enforce: bool = True) -> None:
         self.policy = policy
+        self.enforce = enforce  # False: report-only mode, the app keeps every cookie the browser sent
         self.codec = codec
         self.default = default
         self._verdicts: dict[tuple[bytes, bool, bool], Verdict] = {}
@@ -169,7 +170,7 @@ class Verdicts:
         minor = child_directed or (minor_hook is not None and flagged_by_app(minor_hook, scope))
         verdict = self.verdict(facts.cookie, facts.gpc, minor)
         scope[SCOPE_KEY] = verdict.consent
-        if verdict.blocked:
+        if verdict.blocked and self.enforce:
             headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
