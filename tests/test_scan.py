@@ -84,6 +84,18 @@ def test_scan_reports_cookies_nobody_classified(server: DemoServer, tmp_path: Pa
     assert '"_gid",  # UNKNOWN: classify me (set by script on /' in draft
 
 
+@pytest.mark.browser
+def test_scan_of_a_site_that_does_not_answer_fails_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chromium_path()
+    code = main(["scan", "http://127.0.0.1:9/", "--pages", "3", "--timeout", "5",
+                 "--out-policy", str(tmp_path / "d.toml"), "--report", str(tmp_path / "r.md")])  # fmt: skip
+    assert code == 1
+    assert "no page loaded: " in capsys.readouterr().err
+    assert not (tmp_path / "d.toml").exists()
+
+
 def test_scan_refuses_to_overwrite_its_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "draft.toml").write_text("mine", encoding="utf-8")
     code = main(["scan", "http://127.0.0.1:9/", "--out-policy", str(tmp_path / "draft.toml"),

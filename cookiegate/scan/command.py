@@ -54,10 +54,12 @@ def run_scan(args: argparse.Namespace) -> int:
         err.print(f"cookiegate scan: {', '.join(existing)} exist; pass --force to overwrite")
         return 2
     try:
-        from cookiegate.scan.crawler import crawl
+        from playwright.sync_api import Error as PlaywrightError
     except ImportError:  # pragma: no cover - depends on the installed extras
         err.print("cookiegate scan: needs playwright: pip install 'cookiegate[scan]'")
         return 2
+    from cookiegate.scan.crawler import crawl
+
     policy = Policy.load(args.policy) if args.policy else Policy.default()
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   console=err, transient=True) as progress:  # fmt: skip
@@ -73,6 +75,13 @@ def run_scan(args: argparse.Namespace) -> int:
         except ValueError as exc:
             err.print(f"cookiegate scan: {exc}")
             return 2
+        except PlaywrightError as exc:  # no browser: Chromium missing, or it failed to start
+            err.print(f"cookiegate scan: the browser did not start ({str(exc).splitlines()[0]}); "
+                      "install Chromium: apt-get install -y --no-install-recommends chromium")  # fmt: skip
+            return 2
+    if len(result.errors) == len(result.pages):
+        err.print(f"cookiegate scan: no page loaded: {result.errors[0][1] if result.errors else 'nothing to scan'}")
+        return 1
     findings = classify(result, policy)
     write_new(args.out_policy, draft_policy(findings, date.today()), force=True)
     write_new(args.report, markdown_report(result, findings), force=True)
