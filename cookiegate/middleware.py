@@ -8,6 +8,7 @@ is resolved in ``__init__`` (no I/O there); nothing per request is stored on ``s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -141,6 +142,11 @@ class CookieGate:
     def _start_services(self) -> None:
         self._started = True
         self.services.start()
+        if not self.enforce:  # said at every start, so a forgotten report-only rollout shows in the logs
+            logging.getLogger("cookiegate").warning(
+                "cookiegate is in report-only mode: no cookie is blocked; would-be blocks are counted "
+                "(cookiegate report). Switch to mode='enforce' when the counts look right."
+            )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Start the log writer and purge timer with the app, and drain them when it stops."""

@@ -110,6 +110,16 @@ def test_report_mode_still_resolves_gpc_and_counts_what_it_would_block(gate_clie
     assert counts[("response", "_fbp", "/echo")] == 1
 
 
+def test_report_mode_says_so_at_start(gate_client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="cookiegate"):
+        gate_client(mode="report")
+    assert "report-only mode" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cookiegate"):
+        gate_client()
+    assert "report-only" not in caplog.text
+
+
 def test_an_unknown_mode_is_refused_with_the_fix(gate_client: Client) -> None:
     with pytest.raises(ValueError, match="enforce"):
         gate_client(mode="audit")
