@@ -18,7 +18,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection
-from cookiegate.response import rewrite_head
 from cookiegate.verdict import RequestFacts, Verdict
 
 if TYPE_CHECKING:
@@ -55,11 +54,9 @@ class _Conversation:
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
         blocked = self._verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
-        if blocked and expire and gate.enforce and gate.settings.expire_blocked:
+        if blocked and expire and gate.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
-        head = rewrite_head(
-            headers, self._verdict.consent.granted, gate.verdicts.category, expiries, enforce=gate.enforce
-        )
+        head = gate.rewrite_head(headers, self._verdict.consent.granted, gate.verdicts.category, expiries)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         if head.headers is not headers:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Unpack
 
@@ -24,6 +24,7 @@ from cookiegate.cookies import cookie_pairs, expiry_headers
 from cookiegate.exchange import Exchange, Handshake
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
+from cookiegate.response import rewrite_head
 from cookiegate.services import Services, open_services
 from cookiegate.settings import GateOptions, GateSettings
 from cookiegate.verdict import SCOPE_KEY, RequestFacts, Verdict, Verdicts, get_consent
@@ -60,7 +61,10 @@ class CookieGate:
         )
         self.prefix = config.prefix
         self._prefix_slash = config.prefix + "/"
-        self.enforce = config.mode == "enforce"
+        self.enforce = enforce = config.mode == "enforce"
+        # Report-only mode is chosen here, once: enforce mode runs the same calls it ran before the mode existed.
+        self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
+        self.expire_blocked = config.expire_blocked and enforce
         self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=self.enforce)
         self.banner = Banner(config.prefix, enabled=config.inject_banner)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
