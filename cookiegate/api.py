@@ -97,8 +97,10 @@ class ConsentAPI:
         prefix: str,
         services: Services,
         cookie_domains: Sequence[str],
+        enforce: bool = True,
     ) -> None:
         self.policy = policy
+        self.enforce = enforce  # False: report-only mode, a refusal expires no cookie
         self.codec = codec
         self.prefix = prefix
         self.services = services
@@ -200,6 +202,8 @@ class ConsentAPI:
         withdrawn = self._set_consent_cookie(request, response, consent, sent_cookies)
         classify = self.policy.classify
         refused = [n for n in browser_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
+        if not self.enforce:
+            refused = []
         expired = list(dict.fromkeys([*withdrawn, *refused]))
         response.body = orjson.dumps({"consent": consent.as_public_dict(), "expired": expired})
         response.headers["content-length"] = str(len(response.body))
@@ -231,6 +235,8 @@ class ConsentAPI:
         )
         classify = self.policy.classify
         withdrawn = [n for n in sent_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
+        if not self.enforce:
+            return []
         for name, value in expiry_headers(withdrawn, self.cookie_domains, secure):
             response.headers.append(name.decode(), value.decode("latin-1"))
         return withdrawn

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from cookiegate.accesslog import recover_spool
+from cookiegate.knowledge.command import register as register_cookies
 from cookiegate.ledger import ConsentLedger
 from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.retention import (
@@ -32,7 +33,9 @@ from cookiegate.retention import (
     utc_now,
     validate_retention_months,
 )
+from cookiegate.scan.command import register as register_scan
 from cookiegate.services import spool_dir
+from cookiegate.starter import register as register_init
 from cookiegate.stores import AccessStore, default_urls, open_access_store, open_ledger_store, sqlite_path
 
 Clock = Callable[[], datetime]
@@ -80,12 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--policy", type=Path, help="the site's cookiegate.toml, to tell unknown cookies apart")
     commands.add_parser("migrate", parents=[stores], help="create or upgrade the store schemas")
     commands.add_parser("doctor", parents=[stores], help="check files, permissions, spool and retention")
+    for register in (register_cookies, register_init, register_scan):
+        register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     """Entry point of the ``cookiegate`` console script; ``clock`` is injectable for tests."""
     args = _parser().parse_args(argv)
+    if "run" in args:  # commands that register themselves (cookies, init, scan)
+        return int(args.run(args))
     if args.command == "demo":
         from cookiegate.demo import run
 

@@ -19,7 +19,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection, inject_whole
-from cookiegate.response import rewrite_head
 from cookiegate.verdict import RequestFacts
 
 if TYPE_CHECKING:
@@ -67,10 +66,12 @@ class _Conversation(RequestFacts):
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
         blocked = self.verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
-        if blocked and expire and gate.settings.expire_blocked:
+        if blocked and expire and gate.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
         verdicts = gate.verdicts
-        head = rewrite_head(headers, self.verdict.consent.granted, verdicts.category, expiries, verdicts.categories)
+        head = gate.rewrite_head(
+            headers, self.verdict.consent.granted, verdicts.category, expiries, verdicts.categories
+        )
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         if head.headers is not headers:

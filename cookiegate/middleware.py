@@ -8,8 +8,9 @@ is resolved in ``__init__`` (no I/O there); nothing per request is stored on ``s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Unpack
 
@@ -22,6 +23,7 @@ from cookiegate.cookies import cookie_pairs, expiry_headers
 from cookiegate.exchange import Exchange, Handshake
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
+from cookiegate.response import rewrite_head
 from cookiegate.services import Services, open_services
 from cookiegate.settings import GateOptions, GateSettings
 from cookiegate.verdict import SCOPE_KEY, RequestFacts, Verdict, Verdicts, get_consent
@@ -55,7 +57,11 @@ class CookieGate:
             secret_keys, version=policy.version, max_age_seconds=policy.consent_max_age_days * 86_400
         )
         self.prefix = config.prefix
-        self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version))
+        self.enforce = enforce = config.mode == "enforce"
+        # Report-only mode is chosen here, once: enforce mode runs the same calls it ran before the mode existed.
+        self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
+        self.expire_blocked = config.expire_blocked and enforce
+        self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=enforce)
         self.banner = Banner(config.prefix, enabled=config.inject_banner)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
@@ -75,6 +81,7 @@ class CookieGate:
             prefix=config.prefix,
             services=self.services,
             cookie_domains=config.cookie_domains,
+            enforce=self.enforce,
         )
         domains = config.cookie_domains
 
@@ -132,6 +139,11 @@ class CookieGate:
     def _start_services(self) -> None:
         self._started = True
         self.services.start()
+        if not self.enforce:  # said at every start, so a forgotten report-only rollout shows in the logs
+            logging.getLogger("cookiegate").warning(
+                "cookiegate is in report-only mode: no cookie is blocked; would-be blocks are counted "
+                "(cookiegate report). Switch to mode='enforce' when the counts look right."
+            )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Start the log writer and purge timer with the app, and drain them when it stops."""

@@ -42,6 +42,8 @@ def rewrite_head(
     category_of: Callable[[bytes], Category],
     expiries: Sequence[tuple[bytes, bytes]] = (),
     known: Mapping[bytes, Category] | None = None,
+    *,
+    enforce: bool = True,
 ) -> Head:
     """Gate one response's headers for a visitor who granted ``granted``.
 
@@ -51,6 +53,7 @@ def rewrite_head(
     ``expiries`` and adds ``Vary: Cookie`` only when the response depends on consent: a Set-Cookie that
     another visitor would not get, an expiry, or an HTML page (it carries the banner and its state).
     ``known`` is a cache of ``category_of`` answers consulted first (a dict lookup instead of a call).
+    With ``enforce=False`` (report-only mode) ``dropped`` names what would be dropped, and the headers keep it.
     """
     set_cookies: list[tuple[int, bytes]] = []
     minor_at = -1
@@ -98,8 +101,9 @@ def rewrite_head(
         if category != "necessary":
             depends = True  # a visitor who granted less would not get this header
         if not everything and category not in granted:
-            drop.add(index)
             dropped.append(cookie.decode("latin-1"))
+            if enforce:
+                drop.add(index)
     vary = headers[vary_at][1] if vary_at != -1 else None
     add_vary = depends and (vary is None or (b"cookie" not in vary.lower() and vary.strip() != b"*"))
     if not drop and not add_vary and not expiries:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Final, Literal, TypedDict, get_args
 
 from cookiegate.minors import MinorHook
 from cookiegate.retention import validate_retention_months
+
+#: ``enforce`` blocks; ``report`` decides and counts the same, blocks nothing (like CSP-Report-Only).
+Mode = Literal["enforce", "report"]
+MODES: Final[tuple[str, ...]] = get_args(Mode)
 
 
 class GateOptions(TypedDict, total=False):
@@ -27,6 +31,7 @@ class GateOptions(TypedDict, total=False):
     inject_banner: bool
     expire_blocked: bool
     marketing_params: Iterable[str] | None
+    mode: Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,9 @@ class GateSettings:
     - ``is_minor(scope)``, ``child_directed``: who counts as under 14 (``child_directed``: everyone).
     - ``inject_banner``, ``expire_blocked``: whether HTML pages get the banner, blocked cookies an expiry.
     - ``marketing_params``: query parameters cut for minors (default: the policy's list).
+    - ``mode``: ``"enforce"``, or ``"report"`` to roll out safely: every decision made and counted as in
+      enforce mode (the would-block counts per page, name and direction), the banner and consent API work,
+      but no cookie is withheld from the app, dropped from a response or expired.
     """
 
     prefix: str = "/_cookiegate"
@@ -55,9 +63,12 @@ class GateSettings:
     inject_banner: bool = True
     expire_blocked: bool = True
     marketing_params: tuple[str, ...] | None = None
+    mode: Mode = "enforce"
 
     def __post_init__(self) -> None:
         validate_retention_months(self.retention_months)
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be 'enforce' or 'report' (count what would be blocked), not {self.mode!r}")
         prefix = self.prefix
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ValueError(f"prefix must look like '/_cookiegate' (leading slash, no trailing), not {prefix!r}")

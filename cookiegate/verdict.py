@@ -139,10 +139,11 @@ def judge(
 class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
-    __slots__ = ("_shapes", "_verdicts", "categories", "codec", "default", "policy")
+    __slots__ = ("_shapes", "_verdicts", "categories", "codec", "default", "enforce", "policy")
 
-    def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent) -> None:
+    def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent, *, enforce: bool = True) -> None:
         self.policy = policy
+        self.enforce = enforce  # False: report-only mode, the app keeps every cookie the browser sent
         self.codec = codec
         self.default = default
         self._verdicts: dict[tuple[bytes, bool, bool], Verdict] = {}
@@ -226,7 +227,7 @@ class Verdicts:
             verdict = self.verdict(facts.cookie, facts.gpc, minor)
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
-        if verdict.blocked:
+        if verdict.blocked and self.enforce:
             headers = [pair for pair in scope["headers"] if pair[0] != b"cookie"]
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
