@@ -25,6 +25,7 @@ from cookiegate.consent import (
     Consent,
     ConsentCodec,
     ConsentMethod,
+    narrowed,
     new_consent,
 )
 from cookiegate.cookies import expiry_headers
@@ -102,8 +103,10 @@ class ConsentAPI:
         prefix: str,
         services: Services,
         cookie_domains: Sequence[str],
+        enforce: bool = True,
     ) -> None:
         self.policy = policy
+        self.enforce = enforce  # False: report-only mode, a refusal expires no cookie
         self.codec = codec
         self.prefix = prefix
         self.services = services
@@ -207,17 +210,18 @@ class ConsentAPI:
             raise APIError(415, "unsupported_media_type", "send application/json or a form post")
         if locale is None:
             locale = choose_locale(request.headers.get("accept-language", ""))
-        if under14 or current.gpc or current.minor:
-            # Under 14: marketing consent only from a legal guardian (개인정보 보호법 제22조의2);
-            # GPC: the browser's standing opt-out outranks a click.
-            granted = [c for c in granted if c != "targeting"]
         if under14 or current.minor:
             # 제22조의2①: a child's own click grants nothing beyond what a guardian allowed (guardian.py).
             granted = [c for c in CATEGORIES if c in child_choice(current, granted)]
         if current.consent_id and not current.chosen:
             method = "policy-renewal"  # their earlier consent was to another version of the policy
         consent = new_consent(
-            granted,
+            narrowed(
+                granted,
+                gpc=current.gpc,
+                minor=under14 or current.minor,
+                guardian=current.guardian_method is not None,
+            ),
             version=self.policy.version,
             under14=under14 or current.under14,
             consent_id=current.consent_id,
@@ -255,6 +259,8 @@ class ConsentAPI:
         withdrawn = self._set_consent_cookie(request, response, consent, sent_cookies)
         classify = self.policy.classify
         refused = [n for n in browser_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
+        if not self.enforce:
+            refused = []
         expired = list(dict.fromkeys([*withdrawn, *refused]))
         response.body = orjson.dumps({"consent": consent.as_public_dict(), "expired": expired})
         response.headers["content-length"] = str(len(response.body))
@@ -286,6 +292,8 @@ class ConsentAPI:
         )
         classify = self.policy.classify
         withdrawn = [n for n in sent_cookies if n != CONSENT_COOKIE and classify(n) not in consent.granted]
+        if not self.enforce:
+            return []
         for name, value in expiry_headers(withdrawn, self.cookie_domains, secure):
             response.headers.append(name.decode(), value.decode("latin-1"))
         return withdrawn

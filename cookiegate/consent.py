@@ -28,6 +28,7 @@ _SALT: Final = "cookiegate.consent.v1"
 _CACHE_LIMIT: Final = 50_000
 _ALL: Final[frozenset[Category]] = frozenset(CATEGORIES)
 _NECESSARY: Final[frozenset[Category]] = frozenset(("necessary",))
+_TARGETING: Final[frozenset[Category]] = frozenset(("targeting",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +82,34 @@ def normalise_granted(categories: Iterable[str]) -> frozenset[Category]:
     return frozenset(c for c in CATEGORIES if c in wanted) | _NECESSARY
 
 
-def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
-    """Apply what overrides the cookie: GPC and being under 14 both mean no targeting.
+def narrowed(
+    granted: Iterable[Category], *, gpc: bool, minor: bool, guardian: bool = False
+) -> frozenset[Category]:
+    """The one narrowing rule: GPC or being under 14 means no targeting, whatever was chosen.
 
     GPC is a valid opt-out signal for sale/sharing; 개인정보 보호법 제22조의2 and the 맞춤형 광고 guideline
     forbid behavioural advertising to a child under 14 even with "accept all". A child's own consent is no
     consent at all (제22조의2①: it must come from the legal guardian), so a minor without a recorded
-    guardian consent gets necessary cookies only.
+    guardian consent gets necessary cookies only. The request path, the response path (an app's
+    ``X-Cookiegate-Minor``) and the consent API all ask this function.
     """
+    granted = granted if isinstance(granted, frozenset) else frozenset(granted)
+    if minor and not guardian:
+        return _NECESSARY
+    if gpc or minor:
+        return granted - _TARGETING
+    return granted
+
+
+def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
+    """``consent`` as enforced for one request: ``narrowed`` applied, with the signals that applied it."""
     minor = minor or consent.under14
     if not gpc and not minor:
         return consent
-    granted = _NECESSARY if minor and consent.guardian_method is None else consent.granted - {"targeting"}
-    return replace(consent, granted=granted, gpc=gpc, minor=minor)
+    guardian = consent.guardian_method is not None
+    return replace(
+        consent, granted=narrowed(consent.granted, gpc=gpc, minor=minor, guardian=guardian), gpc=gpc, minor=minor
+    )
 
 
 class ConsentCodec:

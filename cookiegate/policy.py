@@ -2,23 +2,31 @@
 
 Everything a request needs from the policy is precomputed when it is built: ``classify`` answers an exact
 name with one dict lookup and a prefix with one dict lookup per distinct prefix length, so the hot path
-never scans a rule list.
+never scans a rule list. The site's own rules decide first; the shipped cookie knowledge
+(``cookiegate.knowledge``: the Open Cookie Database plus Korean services and web frameworks) answers the
+rest; a name neither knows gets ``unknown_category`` (targeting: blocked until a visitor accepts ads).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-Category = Literal["necessary", "functional", "analytics", "targeting"]
-CATEGORIES: Final[tuple[Category, ...]] = ("necessary", "functional", "analytics", "targeting")
+from cookiegate.knowledge import shipped_patterns
+from cookiegate.knowledge.patterns import (
+    CATEGORIES,
+    Category,
+    Patterns,
+    compile_patterns,
+    is_category,
+    match_pattern,
+)
+
 LOCALES: Final[tuple[str, ...]] = ("ko", "en")
 TEXT_FIELDS: Final[tuple[str, ...]] = ("name", "description", "purpose", "items", "retention", "refusal_notice")
 
@@ -33,9 +41,7 @@ DEFAULT_MARKETING_PARAMS: Final[tuple[str, ...]] = (
 
 _CLASSIFY_CACHE_LIMIT: Final = 4096
 
-
-def _is_category(value: object) -> bool:
-    return isinstance(value, str) and value in CATEGORIES
+__all__ = ["CATEGORIES", "DEFAULT_MARKETING_PARAMS", "Category", "CategoryInfo", "CategoryText", "Policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,57 +65,6 @@ class CategoryInfo:
     required: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Patterns:
-    exact: dict[str, Category]
-    prefixes_by_length: tuple[tuple[int, dict[str, Category]], ...]
-    glob: re.Pattern[str] | None
-    glob_categories: tuple[Category, ...]
-
-
-def compile_patterns(rules: Iterable[tuple[str, Category]]) -> _Patterns:
-    """Turn ``(pattern, category)`` pairs into lookup tables; a later pair overrides an earlier equal one."""
-    exact: dict[str, Category] = {}
-    prefixes: dict[str, Category] = {}
-    globs: dict[str, Category] = {}
-    for pattern, category in rules:
-        if not pattern:
-            raise ValueError("an empty cookie pattern matches nothing; remove it from the policy")
-        wildcard_at = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=-1)
-        if wildcard_at == -1:
-            exact[pattern] = category
-        elif wildcard_at == len(pattern) - 1 and pattern.endswith("*"):
-            prefixes[pattern[:-1]] = category
-        else:
-            globs[pattern] = category
-    by_length: dict[int, dict[str, Category]] = {}
-    for prefix, category in prefixes.items():
-        by_length.setdefault(len(prefix), {})[prefix] = category
-    # Longest prefix first so "_hjSession_*" wins over "_hj*".
-    ordered = tuple(sorted(by_length.items(), reverse=True))
-    glob_re = None
-    if globs:
-        glob_re = re.compile("|".join(f"(?P<g{i}>{fnmatch.translate(p)})" for i, p in enumerate(globs)))
-    return _Patterns(exact, ordered, glob_re, tuple(globs.values()))
-
-
-def match_pattern(patterns: _Patterns, name: str) -> Category | None:
-    """The category the most specific rule gives ``name``, or None when no rule matches."""
-    found = patterns.exact.get(name)
-    if found is not None:
-        return found
-    for length, table in patterns.prefixes_by_length:
-        if len(name) >= length:
-            found = table.get(name[:length])
-            if found is not None:
-                return found
-    if patterns.glob is not None:
-        match = patterns.glob.match(name)
-        if match is not None and match.lastgroup is not None:
-            return patterns.glob_categories[int(match.lastgroup[1:])]
-    return None
-
-
 @dataclass(slots=True, eq=False)
 class Policy:
     """The site's cookie policy; build it with ``Policy.default()`` or ``Policy.load("cookiegate.toml")``.
@@ -131,7 +86,9 @@ class Policy:
     ui: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: 공고일: when this version was published; it may precede the 시행일 (``effective_date``).
     announced_date: date | None = None
-    _patterns: _Patterns = field(init=False, repr=False)
+    cookie_knowledge: bool = True
+    _patterns: Patterns[Category] = field(init=False, repr=False)
+    _knowledge: Patterns[Category] | None = field(init=False, repr=False)
     _cache: dict[str, Category] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -145,6 +102,7 @@ class Policy:
         if self.consent_max_age_days < 1:
             raise ValueError("consent_max_age_days must be at least 1")
         self._patterns = compile_patterns(self.cookie_rules)
+        self._knowledge = shipped_patterns() if self.cookie_knowledge else None
         self._cache = {}
 
     def classify(self, name: str) -> Category:
@@ -152,7 +110,7 @@ class Policy:
         cached = self._cache.get(name)
         if cached is not None:
             return cached
-        category = match_pattern(self._patterns, name) or self.unknown_category
+        category = self._match(name) or self.unknown_category
         if len(self._cache) >= _CLASSIFY_CACHE_LIMIT:
             # Random cookie names must not grow memory without bound; a refill costs a few lookups each.
             self._cache.clear()
@@ -161,7 +119,19 @@ class Policy:
 
     def knows(self, name: str) -> bool:
         """Whether a rule classifies ``name`` (False: it gets ``unknown_category``, and wants classifying)."""
+        return self._match(name) is not None
+
+    def site_knows(self, name: str) -> bool:
+        """Whether the site's own rules (not the shipped knowledge) classify ``name``."""
         return match_pattern(self._patterns, name) is not None
+
+    def _match(self, name: str) -> Category | None:
+        # The site's rules first, whole: its prefix "wp_*" beats a shipped exact name, because the
+        # site knows its own cookies better than any database.
+        found = match_pattern(self._patterns, name) if self.cookie_rules else None
+        if found is None and self._knowledge is not None:
+            found = match_pattern(self._knowledge, name)
+        return found
 
     def texts(self, locale: str) -> dict[Category, CategoryText]:
         """Each category's text in ``locale`` (falling back to Korean, then English)."""
@@ -194,7 +164,7 @@ class Policy:
 
     @classmethod
     def default(cls) -> Policy:
-        """The shipped policy: Korean/English texts and a curated list of well-known tracker cookies."""
+        """The shipped policy: Korean/English texts and the shipped cookie knowledge (``cookiegate.knowledge``)."""
         text = resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8")
         return cls.from_mapping(tomllib.loads(text))
 
@@ -249,13 +219,13 @@ class Policy:
             categories[key] = CategoryInfo(key, texts, required=key == "necessary")
         rules: list[tuple[str, Category]] = []
         for category, patterns in data.get("cookies", {}).items():
-            if not _is_category(category):
+            if not is_category(category):
                 raise ValueError(f"policy: [cookies] key {category!r} is not one of {CATEGORIES}")
             if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
                 raise ValueError(f"policy: [cookies] {category} must be a list of cookie name patterns")
             rules.extend((pattern, category) for pattern in patterns)
         unknown = data.get("unknown_category", "targeting")
-        if not _is_category(unknown):
+        if not is_category(unknown):
             raise ValueError(f"policy: unknown_category must be one of {CATEGORIES}, not {unknown!r}")
         params = data.get("marketing_params", DEFAULT_MARKETING_PARAMS)
         ui = data.get("ui", {})
@@ -277,6 +247,7 @@ class Policy:
             marketing_params=tuple(params),
             ui={locale: dict(table) for locale, table in ui.items()},
             announced_date=announced,
+            cookie_knowledge=bool(data.get("cookie_knowledge", True)),
         )
 
 

@@ -11,13 +11,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
 from cookiegate.consent import ConsentCodec, new_consent
+from cookiegate.knowledge import shipped_facts
 from cookiegate.policy import CATEGORIES
 
 POLICY = Policy.default()
 KEY = "property-secret-key-0123456789"
 CODEC = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
-KNOWN = sorted({pattern.rstrip("*") + ("x" if pattern.endswith("*") else "") for pattern, _ in POLICY.cookie_rules
-                if "?" not in pattern and "[" not in pattern})
+KNOWN = sorted({f.name + ("x" if f.match == "prefix" else "") for f in shipped_facts() if f.match != "glob"})
 
 token_chars = st.characters(codec="latin-1", exclude_characters=";,= \t\r\n\x00")
 names = st.one_of(st.sampled_from(KNOWN), st.text(token_chars, min_size=1, max_size=12))

@@ -25,6 +25,9 @@ from cookiegate.cli import (
 )
 from cookiegate.cli.common import Clock, store_errors
 from cookiegate.clock import utc_now
+from cookiegate.knowledge.command import register as register_cookies
+from cookiegate.scan.command import register as register_scan
+from cookiegate.starter import register as register_init
 from cookiegate.stores import StoreMissingError
 
 
@@ -33,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (admin, disclosure, holds, inspect, keys, policy_text, checkpoints, rights, ledger_retention):
         module.register(commands)
+    for register in (register_cookies, register_init, register_scan):
+        register(commands)
     return parser
 
 
