@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection, inject_whole
+from cookiegate.records.types import Outcome
 from cookiegate.verdict import RequestFacts
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class _Conversation(RequestFacts):
             message["headers"] = head.headers
         return head.html, head.length_at
 
-    def _log(self, outcome: str, status: int) -> None:
+    def _log(self, outcome: Outcome, status: int) -> None:
         self.logged = True
         access_log = self._gate.services.access_log
         if access_log is not None:
@@ -239,7 +240,7 @@ class Handshake(_Conversation):
         if not self.logged:
             self._log("ws-denied", self.status or 403)
 
-    def _log(self, outcome: str, status: int) -> None:
+    def _log(self, outcome: Outcome, status: int) -> None:
         if "method" not in self._scope:
             # A WebSocket scope has no method; the handshake is a GET (RFC 6455 §4.1) and the log expects one.
             self._scope = {**self._scope, "method": "GET"}

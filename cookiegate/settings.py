@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypedDict, get_args
 
 from cookiegate.minors import MinorHook
-from cookiegate.retention import validate_retention_months
+from cookiegate.records.retention import validate_retention_months
 
 #: ``enforce`` blocks; ``report`` decides and counts the same, blocks nothing (like CSP-Report-Only).
 Mode = Literal["enforce", "report"]
