@@ -125,10 +125,11 @@ def test_a_failing_minor_hook_fails_safe(gate_client: Client, caplog: pytest.Log
 
 
 def test_app_response_header_flags_minor_and_is_stripped(gate_client: Client) -> None:
+    """The app's under-14 flag gates the response as a child's: no guardian consent, necessary only (제22조의2①)."""
     client = gate_client()
     accept(client, ["functional", "analytics", "targeting"])
-    response = client.get("/echo?minor=1&set=_fbp&set=_ga")
-    assert names(response.headers.get_list("set-cookie")) == {"_ga"}
+    response = client.get("/echo?minor=1&set=_fbp&set=_ga&set=session")
+    assert names(response.headers.get_list("set-cookie")) == {"session"}
     assert "x-cookiegate-minor" not in response.headers
 
 
