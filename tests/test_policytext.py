@@ -12,8 +12,10 @@ from cookiegate.policy import Policy
 from cookiegate.policytext import policy_text
 
 
-def test_article30_korean_section_lists_every_category_with_purpose_items_retention() -> None:
-    policy = Policy.default()
+def test_article30_korean_section_lists_every_category_with_purpose_items_retention(tmp_path: Path) -> None:
+    site = tmp_path / "cookiegate.toml"
+    site.write_text('[cookies]\nanalytics = ["_ga", "_ga_*"]\ntargeting = ["_fbp"]\n', encoding="utf-8")
+    policy = Policy.load(site)
     text = policy_text(policy, "ko")
     for info in policy.texts("ko").values():
         for value in (info.name, info.purpose, info.items, info.retention):

@@ -66,9 +66,11 @@ def test_expiries_are_appended_and_content_length_index_follows_drops() -> None:
 
 
 def test_app_minor_flag_narrows_and_is_removed() -> None:
+    """A child flagged by the app, without a guardian consent, gets necessary cookies only (제22조의2①)."""
     headers = [(b"x-cookiegate-minor", b"1"), (b"set-cookie", b"_fbp=1"), (b"set-cookie", b"_ga=1")]
+    headers.append((b"set-cookie", b"session=1"))
     head = rewrite_head(headers, EVERYTHING, category_of)
-    assert [v for n, v in head.headers if n == b"set-cookie"] == [b"_ga=1"]
+    assert [v for n, v in head.headers if n == b"set-cookie"] == [b"session=1"]
     assert all(n != b"x-cookiegate-minor" for n, _ in head.headers)
     off = rewrite_head([(b"X-Cookiegate-Minor", b"0"), (b"set-cookie", b"_fbp=1")], EVERYTHING, category_of)
     assert off.headers == [(b"set-cookie", b"_fbp=1"), (b"vary", b"Cookie")]
