@@ -1,4 +1,5 @@
-"""The report counters in PostgreSQL on a real server: batches counted once, the ingest role only adds."""
+"""The report counters in PostgreSQL on a real server: batches counted once, the ingest role only adds, the
+disclosure role reports."""
 
 from __future__ import annotations
 
@@ -26,5 +27,8 @@ def test_counts_add_up_once_per_spool_offset_under_the_ingest_role(pg_cluster: A
     assert ingest.spool_offset("s") == 20
     with psycopg.connect(ingest.url, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DELETE FROM cookiegate_aggregates.blocked_cookies")
+    reporter = PostgresAggregatesStore(pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_disclosure"))
+    assert reporter.blocked_cookies() == owner.blocked_cookies()  # `report` runs as the disclosure role
+    reporter.close()
     ingest.close()
     owner.close()

@@ -206,12 +206,13 @@ def ledger_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROL
 
 
 def aggregates_roles_sql(ingest: str = INGEST_ROLE, disclosure: str = DISCLOSURE_ROLE) -> str:
-    """Roles and grants for the report counters: the ingest role adds to them; reports run as the owner."""
+    """Roles and grants for the report counters: the ingest role adds to them, the disclosure role reports."""
     s = AGGREGATES_SCHEMA
     return "\n".join([
         "-- cookiegate report aggregates roles: the ingest role adds to the counters, nothing else.",
         *_roles_preamble(s, ingest, disclosure),
         f"GRANT SELECT, INSERT, UPDATE ON {s}.blocked_cookies TO {ingest};",
+        f"GRANT SELECT ON {s}.blocked_cookies, {s}.meta, {s}.spool_progress TO {disclosure};",
     ])  # fmt: skip
 
 
