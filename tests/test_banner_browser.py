@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ from cookiegate import Policy
 from tests.browser_support import CHROMIUM_ARGS, ROOT, DemoServer, chromium_path
 
 BANNER_DIR = ROOT / "static" / "consent-banner"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 IN_ORDER = ["analytics", "analytics-inline", "functional-inline", "targeting", "targeting-inline"]
 CLASSIFY = Policy.default().classify
 
@@ -44,6 +44,15 @@ def test_shipped_assets_are_built_and_within_budget(capsys: pytest.CaptureFixtur
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp dir, so a test run leaves the tree clean; ``make screenshots`` points it at docs/screenshots."""
+    chosen = os.environ.get("COOKIEGATE_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +394,7 @@ def test_keyboard_only_flow(page: Any, server: DemoServer) -> None:
 
 
 @pytest.mark.browser
-def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: DemoServer) -> None:
+def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: DemoServer, screenshots: Path) -> None:
     # 320 CSS px wide (WCAG reflow), then 640x360 = a 1280x720 window at 200% zoom.
     ctx = browser.new_context(
         locale="ko-KR", viewport={"width": 320, "height": 640}, color_scheme="dark", reduced_motion="reduce"
@@ -402,8 +411,7 @@ def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: De
         background = banner(page).evaluate("e => getComputedStyle(e).backgroundColor")
         assert background == "rgb(31, 31, 36)", "dark mode"
         assert banner(page).evaluate("e => getComputedStyle(e).animationName") == "none", "reduced motion"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "banner-ko-320-dark.png"))
+        page.screenshot(path=str(screenshots / "banner-ko-320-dark.png"))
 
         page.set_viewport_size({"width": 640, "height": 360})
         page.locator(".cg [data-a=set]").click()
@@ -419,7 +427,7 @@ def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: De
 @pytest.mark.browser
 @pytest.mark.parametrize(("lang", "scheme"), [("ko", "light"), ("en", "light"), ("ko", "dark")])
 def test_axe_finds_no_serious_violation_on_either_layer(
-    browser: Any, server: DemoServer, lang: str, scheme: str
+    browser: Any, server: DemoServer, screenshots: Path, lang: str, scheme: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -440,7 +448,6 @@ def test_axe_finds_no_serious_violation_on_either_layer(
         banner(page).wait_for()
         assert banner(page).get_attribute("lang") == lang
         axe = Axe()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for layer in ("banner", "settings"):
             if layer == "settings":
                 page.locator(".cg [data-a=set]").click()
@@ -452,7 +459,7 @@ def test_axe_finds_no_serious_violation_on_either_layer(
                 if v["impact"] in ("serious", "critical")
             ]
             assert serious == [], f"{layer} ({lang}): {serious}"
-            page.screenshot(path=str(SCREENSHOTS / f"{layer}-{lang}{suffix}.png"))
+            page.screenshot(path=str(screenshots / f"{layer}-{lang}{suffix}.png"))
         if lang == "en":
             assert settings(page).locator("h2").inner_text() == "Cookie settings"
             assert "Accept all" in settings(page).inner_text()
