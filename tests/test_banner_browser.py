@@ -424,6 +424,74 @@ def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: De
         ctx.close()
 
 
+def _uncovered(page: Any, element: Any) -> bool:
+    """True when the element's centre is the element itself (or inside it), not something drawn over it."""
+    return bool(
+        element.evaluate(
+            """e => { const r = e.getBoundingClientRect();
+                      const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                      return !!top && (top === e || e.contains(top)); }"""
+        )
+    )
+
+
+def _inside_viewport(box: dict[str, float], width: int, height: int) -> bool:
+    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A 360 x 640 CSS px phone, the most common small Android viewport."""
+    ctx = browser.new_context(locale="ko-KR", viewport={"width": 360, "height": 640}, reduced_motion="reduce")
+    ctx.set_default_timeout(8000)
+    yield ctx.new_page()
+    ctx.close()
+
+
+@pytest.mark.browser
+def test_phone_settings_keep_their_buttons_in_reach(phone: Any, server: DemoServer, screenshots: Path) -> None:
+    open_shop(phone, server)
+    phone.locator(".cg [data-a=set]").click()
+    dialog = settings(phone)
+    assert dialog.evaluate("e => e.scrollHeight > e.clientHeight * 2"), "the purposes are longer than the screen"
+    for action in ("save", "all", "none"):
+        button = dialog.locator(f"[data-a={action}]")
+        assert _inside_viewport(button.bounding_box(), 360, 640), f"{action} is on screen without scrolling"
+        assert _uncovered(phone, button), f"{action} is not hidden under anything"
+    boxes = [dialog.locator(f"[data-a={a}]").bounding_box() for a in ("save", "all", "none")]
+    assert len({round(b["y"]) for b in boxes}) == 1 and len({round(b["width"]) for b in boxes}) == 1, "one row, equal"
+    phone.screenshot(path=str(screenshots / "settings-ko-360.png"))
+
+    # Tabbing down the list never leaves the focused switch under the sticky bar (WCAG 2.2 SC 2.4.11).
+    bar_top = dialog.locator(".cg-f").bounding_box()["y"]
+    for key in ("functional", "analytics", "targeting"):
+        while not phone.evaluate("k => document.activeElement.id === 'cg-c-' + k", key):
+            phone.keyboard.press("Tab")
+        focused = dialog.locator(f"#cg-c-{key}").bounding_box()
+        assert focused["y"] + focused["height"] <= bar_top, f"{key} switch focused under the action bar"
+    phone.keyboard.press("Space")
+    dialog.locator("[data-a=save]").click()
+    phone.locator(".cg-re").wait_for(state="visible")
+    assert phone.evaluate("cookiegate.consent()")["granted"] == ["necessary", "targeting"]
+
+
+@pytest.mark.browser
+def test_phone_reopen_button_leaves_the_end_of_the_page_readable(
+    phone: Any, server: DemoServer, screenshots: Path
+) -> None:
+    open_shop(phone, server)
+    choose(phone, "none")
+    phone.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    reopen = phone.locator(".cg-re").bounding_box()
+    assert _inside_viewport(reopen, 360, 640)
+    for link in phone.locator("footer a").all():
+        box = link.bounding_box()
+        overlaps = box["x"] < reopen["x"] + reopen["width"] and reopen["x"] < box["x"] + box["width"]
+        overlaps = overlaps and box["y"] < reopen["y"] + reopen["height"] and reopen["y"] < box["y"] + box["height"]
+        assert not overlaps and _uncovered(phone, link), f"{link.inner_text()} is under the reopen button"
+    phone.screenshot(path=str(screenshots / "reopen-ko-360.png"))
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize(("lang", "scheme"), [("ko", "light"), ("en", "light"), ("ko", "dark")])
 def test_axe_finds_no_serious_violation_on_either_layer(
