@@ -1,0 +1,86 @@
+"""The consent form for visitors without JavaScript: a ``<noscript>`` that posts to the consent API.
+
+The banner is a script, so a visitor who turned scripts off would have no way to consent or to refuse.
+Refusal must be as easy as acceptance and withdrawal as easy as consent (개인정보 보호법 제37조), for
+them too: this form offers "accept all" and "reject all" as plain submit buttons of equal weight, nothing
+pre-ticked, and the age question (개인정보 보호법 제22조의2: targeting needs a guardian under 14). The
+consent API already takes ``application/x-www-form-urlencoded`` and answers with a 303 back to the page.
+
+Button and heading texts come from the policy's ``[ui.<locale>]`` tables, so a site that rewords its
+banner rewords this form too; ``noscript_intro`` there replaces the default sentence.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Final, get_args
+
+from cookiegate.api import Locale
+from cookiegate.policy import Policy
+
+LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
+_RETURN_MARK: Final = "\x00return-to\x00"  # cannot occur in escaped text, so the split below is exact
+
+#: The banner's intro points at its "Settings" button, which this form does not have.
+NOSCRIPT_INTRO: Final[dict[Locale, str]] = {
+    "ko": "필수 쿠키 외의 기능·분석·맞춤형 광고 쿠키는 동의하신 경우에만 씁니다. "
+    "자바스크립트를 끈 상태에서도 여기서 고르거나 바꿀 수 있습니다.",
+    "en": "Functional, analytics and advertising cookies are used only if you agree; strictly necessary ones "
+    "always. You can choose or change your choice here without JavaScript.",
+}
+
+
+def consent_form(policy: Policy, locale: Locale, *, prefix: str, return_to: str) -> str:
+    """``<noscript>`` with a form posting "accept all" or "reject all" to ``{prefix}/consent``.
+
+    ``return_to`` is the same-site path the API redirects to afterwards (it refuses any other).
+    """
+    ui = policy.public_document(locale)["ui"]
+
+    def text(key: str, default: str = "") -> str:
+        return html.escape(str(ui.get(key, default)))
+
+    title_id = "cg-ns-t"
+    age = ""
+    if policy.age_question and not policy.child_directed:
+        # Two radios and nothing ticked: no answer counts as "not under 14", as in the banner.
+        age = (
+            f'<fieldset class="cg-age"><legend>{text("age_question")}</legend>'
+            f'<label><input type="radio" name="under14" value="1"> {text("yes")}</label>'
+            f'<label><input type="radio" name="under14" value="0"> {text("no")}</label></fieldset>'
+        )
+    return (
+        f'<noscript><form class="cg cg-d cg-ns" lang="{locale}" method="post" '
+        f'action="{html.escape(prefix)}/consent" aria-labelledby="{title_id}">'
+        f'<h2 id="{title_id}">{text("title")}</h2>'
+        f"<p>{text('noscript_intro', NOSCRIPT_INTRO[locale])} "
+        f'<a href="{html.escape(policy.privacy_policy_url)}">{text("privacy")}</a></p>'
+        f"{age}"
+        f'<input type="hidden" name="locale" value="{locale}">'
+        f'<input type="hidden" name="return_to" value="{html.escape(return_to)}">'
+        f'<div class="cg-a">'
+        f'<button class="cg-btn" type="submit" name="choice" value="accept_all">{text("accept_all")}</button>'
+        f'<button class="cg-btn" type="submit" name="choice" value="reject_all">{text("reject_all")}</button>'
+        f"</div></form></noscript>"
+    )
+
+
+class NoscriptForms:
+    """The form of one policy, built once per locale; ``tag`` only splices in the page's path.
+
+    Built in the gate's constructor (no I/O); ``tag`` runs per HTML page and costs one escape and a join.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, policy: Policy, prefix: str) -> None:
+        parts: dict[str, tuple[bytes, bytes]] = {}
+        for locale in LOCALES:
+            before, after = consent_form(policy, locale, prefix=prefix, return_to=_RETURN_MARK).split(_RETURN_MARK)
+            parts[locale] = (before.encode(), after.encode())
+        self._parts = parts
+
+    def tag(self, locale: str, return_to: str) -> bytes:
+        """The encoded ``<noscript>`` for ``locale`` (Korean for anything else) returning to ``return_to``."""
+        before, after = self._parts.get(locale) or self._parts["ko"]
+        return before + html.escape(return_to).encode("utf-8", "replace") + after

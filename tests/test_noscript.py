@@ -1,0 +1,152 @@
+"""The <noscript> consent form: what a visitor without JavaScript sees, and that the consent API takes it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookiegate import CookieGate, Policy, get_consent
+from cookiegate.noscript import NoscriptForms, consent_form
+
+POLICY = Policy.default()
+
+
+class Form(HTMLParser):
+    """The parts of the form that matter to a visitor, read as a browser would."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.attrs: dict[str, dict[str, str | None]] = {}
+        self.inputs: list[dict[str, str | None]] = []
+        self.buttons: list[tuple[dict[str, str | None], str]] = []
+        self.ids: dict[str, str] = {}
+        self._open: list[tuple[str, dict[str, str | None]]] = []
+        self._text: list[str] = []
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.attrs.setdefault(tag, attributes)
+        if attributes.get("id"):
+            self.ids[str(attributes["id"])] = tag
+        if tag == "input":
+            in_label = any(name == "label" for name, _ in self._open)
+            self.inputs.append({**attributes, "_in_label": "yes" if in_label else None})
+            return
+        self._open.append((tag, attributes))
+        self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        name, attributes = self._open.pop()
+        assert name == tag, f"<{name}> closed by </{tag}>"
+        if tag == "button":
+            self.buttons.append((attributes, "".join(self._text).strip()))
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "accept", "reject", "question"),
+    [
+        ("ko", "쿠키 사용 동의", "모두 동의", "동의하지 않음", "만 14세 미만입니까?"),
+        ("en", "Cookies on this site", "Accept all", "Reject all", "Are you under 14?"),
+    ],
+)
+def test_form_offers_accept_and_reject_as_equal_buttons_in_the_visitors_language(
+    locale: str, title: str, accept: str, reject: str, question: str
+) -> None:
+    markup = consent_form(POLICY, locale, prefix="/_cookiegate", return_to="/shop?page=2")  # type: ignore[arg-type]
+    assert markup.startswith("<noscript>") and markup.endswith("</noscript>")
+    form = Form(markup)
+    assert form.attrs["form"]["method"] == "post"
+    assert form.attrs["form"]["action"] == "/_cookiegate/consent"
+    assert form.attrs["form"]["lang"] == locale
+    labelled_by = form.attrs["form"]["aria-labelledby"]
+    assert form.ids[str(labelled_by)] == "h2", "the form is a landmark named by its heading"
+    assert title in markup and question in markup
+    assert [(b["name"], b["value"], b["class"], b["type"], text) for b, text in form.buttons] == [
+        ("choice", "accept_all", "cg-btn", "submit", accept),
+        ("choice", "reject_all", "cg-btn", "submit", reject),
+    ], "same element, same class: equal weight"
+    hidden = {i["name"]: i["value"] for i in form.inputs if i["type"] == "hidden"}
+    assert hidden == {"locale": locale, "return_to": "/shop?page=2"}
+    radios = [i for i in form.inputs if i["type"] == "radio"]
+    assert [r["value"] for r in radios] == ["1", "0"]
+    assert all(r["_in_label"] for r in radios), "every radio has a label"
+    assert all("checked" not in i for i in form.inputs), "nothing pre-ticked"
+    assert 'href="/privacy"' in markup
+
+
+def test_return_path_and_policy_texts_are_escaped() -> None:
+    policy = replace(POLICY, ui={"ko": {**POLICY.ui["ko"], "title": "<b>쿠키</b> & 동의"}})
+    markup = consent_form(policy, "ko", prefix="/_cookiegate", return_to='/x"><script>alert(1)</script>')
+    assert "<script>" not in markup and "<b>" not in markup
+    assert "&lt;b&gt;쿠키&lt;/b&gt; &amp; 동의" in markup
+    assert 'value="/x&quot;&gt;&lt;script&gt;' in markup
+
+
+def test_child_directed_site_asks_no_age_question() -> None:
+    markup = consent_form(replace(POLICY, child_directed=True), "ko", prefix="/_cookiegate", return_to="/")
+    assert 'name="under14"' not in markup and "만 14세" not in markup
+
+
+def test_site_may_reword_the_intro_per_locale() -> None:
+    policy = replace(POLICY, ui={**POLICY.ui, "en": {**POLICY.ui["en"], "noscript_intro": "Pick one, please."}})
+    assert "Pick one, please." in consent_form(policy, "en", prefix="/_cookiegate", return_to="/")
+
+
+def test_prebuilt_tags_match_the_builder_and_fall_back_to_korean() -> None:
+    forms = NoscriptForms(POLICY, "/consent-api")
+    for locale in ("ko", "en"):
+        expected = consent_form(POLICY, locale, prefix="/consent-api", return_to="/a?b=c&d")  # type: ignore[arg-type]
+        assert forms.tag(locale, "/a?b=c&d") == expected.encode()
+    assert forms.tag("fr", "/") == forms.tag("ko", "/")
+
+
+def _fields(markup: str, choice: str, under14: str | None) -> dict[str, str]:
+    form = Form(markup)
+    fields = {str(i["name"]): str(i["value"]) for i in form.inputs if i["type"] == "hidden"}
+    fields["choice"] = choice
+    if under14 is not None:
+        fields["under14"] = under14
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("choice", "under14", "granted"),
+    [
+        ("accept_all", "0", ["necessary", "functional", "analytics", "targeting"]),
+        ("accept_all", "1", ["necessary", "functional", "analytics"]),
+        ("reject_all", None, ["necessary"]),
+    ],
+)
+def test_posting_the_form_records_the_choice_and_returns_to_the_page(
+    tmp_path: Path, choice: str, under14: str | None, granted: list[str]
+) -> None:
+    async def seen(request: Request) -> PlainTextResponse:
+        consent = get_consent(request.scope)
+        return PlainTextResponse(",".join(consent.as_public_dict()["granted"]))
+
+    app = CookieGate(Starlette(routes=[Route("/seen", seen)]), secret_keys=["k" * 32], data_dir=tmp_path)
+    markup = consent_form(POLICY, "en", prefix="/_cookiegate", return_to="/seen?from=form")
+    with TestClient(app, base_url="http://shop.test") as client:
+        answer = client.post(
+            "/_cookiegate/consent",
+            data=_fields(markup, choice, under14),
+            headers={"origin": "http://shop.test", "sec-fetch-site": "same-origin"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/seen?from=form"
+        assert "cookiegate" in answer.cookies
+        assert client.get("/seen").text == ",".join(granted)
