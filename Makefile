@@ -48,7 +48,7 @@ system-deps:
 ## Refresh the README's banner screenshots in docs/screenshots (the tests write theirs to a temp dir)
 screenshots: $(VENV)/.installed-test system-deps
 	COOKIEGATE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/test_banner_browser.py -k "axe or small_screen or phone"
+		tests/test_banner_browser.py -k "axe or small_screen or phone or without_javascript"
 
 ## The Locust benchmark: bare vs gated vs gated+logged vs uvicorn --access-log (see benchmarks/README.md)
 bench: $(VENV)/.installed-bench

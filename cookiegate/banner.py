@@ -4,24 +4,35 @@ Injection rewrites only what it can rewrite safely: uncompressed ``text/html``, 
 (the Content-Length is corrected) or a stream without Content-Length (the tag goes into the chunk holding
 ``</head>``). Compressed bodies, fixed-length streams and pages that already load the banner pass as they are.
 ``Injection`` is not a send wrapper of its own: the gate's one send wrapper hands it the body messages.
+With the tag goes the page's ``<noscript>`` consent form (noscript.py), right after ``<body>``.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Final
 
 import orjson
 import user_agents
-from starlette.types import Message
+from starlette.types import Message, Scope
 
 from cookiegate.consent import Consent
+from cookiegate.noscript import NoscriptForms
+from cookiegate.policy import Policy
 from cookiegate.static import banner_asset_names
+
+logger = logging.getLogger("cookiegate")
+
+#: Given the page up to where the banner tag goes, the page's ``<noscript>`` form (its locale and path).
+PageTag = Callable[[bytes], bytes]
 
 _HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
 _BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
+_BODY_START: Final = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 #: Only the banner's own <script> carries this attribute (``data-cookiegate-open`` links do not count);
 #: the gate and the banner README both write it in lower case, so a plain find suffices.
 _MARKER: Final = b"data-cookiegate-api"
@@ -61,23 +72,39 @@ def _closing_tag_at(body: bytes) -> int:
     return -1 if found is None else found.start()
 
 
-def insert_tag(body: bytes, tag: bytes) -> bytes | None:
+def insert_tag(body: bytes, tag: bytes, page_tag: PageTag | None = None) -> bytes | None:
     """``body`` with ``tag`` before ``</head>`` (or ``</body>``), or None when it should stay untouched."""
     if _MARKER in body:
         return None
     at = _closing_tag_at(body)
     if at == -1:
         return None
-    return body[:at] + tag + body[at:]
+    return _splice(body, at, tag, page_tag)
+
+
+def _splice(data: bytes, at: int, tag: bytes, page_tag: PageTag | None) -> bytes:
+    """``tag`` at ``at`` (a ``</head>`` or ``</body>``), and the page's form where the body starts.
+
+    A ``<form>`` inside ``<head>`` is invalid and a no-script parser would break out of the head there, so
+    the form goes after ``<body…>``; with no body start tag (it is optional) right after ``</head>``.
+    """
+    if page_tag is None:
+        return data[:at] + tag + data[at:]
+    form = page_tag(data[:at])
+    if data[at + 2 : at + 6].lower() == b"body":
+        return data[:at] + tag + form + data[at:]  # no </head>: both before </body>
+    opening = _BODY_START.search(data, at)
+    after = opening.end() if opening is not None else data.index(b">", at) + 1
+    return data[:at] + tag + data[at:after] + form + data[after:]
 
 
 class Banner:
     """Builds the injected tag per consent state and tells crawlers apart; bounded caches for both."""
 
-    __slots__ = ("_bots", "_tag_head", "_tags", "enabled")
+    __slots__ = ("_bots", "_forms", "_tag_head", "_tags", "enabled", "warned_compressed")
     _tag_tail: Final = b'"></script>'
 
-    def __init__(self, prefix: str, *, enabled: bool) -> None:
+    def __init__(self, prefix: str, *, enabled: bool, policy: Policy | None = None) -> None:
         script, stylesheet = banner_asset_names()
         self._tag_head = (
             f'<link rel="stylesheet" href="{prefix}/static/{stylesheet}">'
@@ -87,6 +114,43 @@ class Banner:
         self.enabled = enabled and bool(script)
         self._tags: dict[Consent, bytes] = {}
         self._bots: dict[bytes, bool] = {}
+        self._forms = NoscriptForms(policy, prefix) if policy is not None and self.enabled else None
+        self.warned_compressed = False
+
+    def page_tag_for(self, scope: Scope) -> PageTag | None:
+        """The ``<noscript>`` form for this page: it returns the visitor here after the post."""
+        if self._forms is None:
+            return None
+        return partial(self._forms.for_page, scope)
+
+    def notice_unrewritable(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Warn once, loudly, when an HTML page arrives compressed: no page can then carry the banner.
+
+        Seen when compression runs inside the gate (Starlette's ``GZipMiddleware`` added before ``CookieGate``,
+        so it wraps the app and the gate only sees gzip). Visitors could then never consent.
+        """
+        content_type = encoding = b""
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"content-type":
+                content_type = value
+            elif lowered == b"content-encoding":
+                encoding = value
+        if content_type[:9].lower() != b"text/html" or encoding.strip().lower() in (b"", b"identity"):
+            return
+        self.warned_compressed = True
+        logger.warning(
+            "cookiegate: an HTML page arrived already compressed (Content-Encoding: %s), so the consent banner "
+            "cannot be injected and visitors cannot consent on any such page. Compress OUTSIDE the gate: in "
+            "Starlette/FastAPI the middleware added last runs first, so add CookieGate first and GZipMiddleware "
+            "after it:\n"
+            "    app.add_middleware(CookieGate, secret_keys=[...])\n"
+            "    app.add_middleware(GZipMiddleware)  # added last: compresses the page the gate injected into\n"
+            "or Starlette(middleware=[Middleware(GZipMiddleware), Middleware(CookieGate, secret_keys=[...])]) "
+            "(the first listed is the outermost). Or compress in the proxy (nginx, Caddy). "
+            "This warning is shown once per gate.",
+            encoding.decode("latin-1"),
+        )
 
     def tag_for(self, consent: Consent, user_agent: bytes) -> bytes | None:
         """The tag to inject for this visitor, or None for a crawler (or with injection turned off)."""
@@ -124,10 +188,11 @@ class Injection:
     sends the remaining messages itself.
     """
 
-    __slots__ = ("_buffer", "_length_at", "_seen", "_start", "_tag", "done")
+    __slots__ = ("_buffer", "_length_at", "_page_tag", "_seen", "_start", "_tag", "done")
 
-    def __init__(self, tag: bytes, start: Message, length_at: int) -> None:
+    def __init__(self, tag: bytes, start: Message, length_at: int, page_tag: PageTag | None = None) -> None:
         self._tag = tag
+        self._page_tag = page_tag
         self._start: Message | None = start
         self._length_at = length_at
         self._buffer = b""
@@ -141,7 +206,7 @@ class Injection:
             return [self._stream(body, more)]
         self._start = None
         if not more:
-            rewritten = insert_tag(body, self._tag)
+            rewritten = insert_tag(body, self._tag, self._page_tag)
             if rewritten is not None:
                 body = rewritten
                 self._set_length(start, len(body))
@@ -170,7 +235,7 @@ class Injection:
         else:
             found = _HEAD_END.search(data)
             if found is not None:
-                data = data[: found.start()] + self._tag + data[found.start() :]
+                data = _splice(data, found.start(), self._tag, self._page_tag)
                 self.done = True
             elif more and self._seen < _STREAM_LOOKAHEAD:
                 # Keep a short tail so a "</head>" split across two chunks is still found.

@@ -124,11 +124,15 @@ class Exchange(_Conversation):
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
             html, length_at = self._gate_headers(message, expire=not self._is_api)
+            banner = self._gate.banner
             if html and self._facts.wants_html and not self._is_api:
-                tag = self._gate.banner.tag_for(self._verdict.consent, self._facts.user_agent)
+                tag = banner.tag_for(self._verdict.consent, self._facts.user_agent)
                 if tag is not None:
-                    self.injection = Injection(tag, message, length_at)  # held until the body says how
+                    # Held until the body says how; the page's <noscript> form goes in with the tag.
+                    self.injection = Injection(tag, message, length_at, banner.page_tag_for(self._scope))
                     return
+            elif self._facts.wants_html and not self._is_api and banner.enabled and not banner.warned_compressed:
+                banner.notice_unrewritable(message.get("headers", []))
         await self._forward(message)
 
     async def _inject(self, message: Message) -> None:

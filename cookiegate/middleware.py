@@ -60,7 +60,7 @@ class CookieGate:
         self.prefix = config.prefix
         self._prefix_slash = config.prefix + "/"
         self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version))
-        self.banner = Banner(config.prefix, enabled=config.inject_banner)
+        self.banner = Banner(config.prefix, enabled=config.inject_banner, policy=policy)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
             policy.marketing_params if config.marketing_params is None else config.marketing_params

@@ -13,13 +13,17 @@ banner rewords this form too; ``noscript_intro`` there replaces the default sent
 from __future__ import annotations
 
 import html
+import re
 from typing import Final, get_args
 
-from cookiegate.api import Locale
+from starlette.types import Scope
+
+from cookiegate.api import Locale, choose_locale
 from cookiegate.policy import Policy
 
 LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
 _RETURN_MARK: Final = "\x00return-to\x00"  # cannot occur in escaped text, so the split below is exact
+_PAGE_LANG: Final = re.compile(rb"<html\b[^>]*?\slang\s*=\s*[\"']?(ko|en)\b", re.IGNORECASE)
 
 #: The banner's intro points at its "Settings" button, which this form does not have.
 NOSCRIPT_INTRO: Final[dict[Locale, str]] = {
@@ -84,3 +88,16 @@ class NoscriptForms:
         """The encoded ``<noscript>`` for ``locale`` (Korean for anything else) returning to ``return_to``."""
         before, after = self._parts.get(locale) or self._parts["ko"]
         return before + html.escape(return_to).encode("utf-8", "replace") + after
+
+    def for_page(self, scope: Scope, head: bytes) -> bytes:
+        """The form for a page: in the page's ``<html lang>`` when it is ko or en, as the banner script picks,
+        else by ``Accept-Language``; returning to the page's own path and query."""
+        found = _PAGE_LANG.search(head)
+        if found is not None:
+            locale = found.group(1).decode("ascii").lower()
+        else:
+            accept = b",".join(v for n, v in scope["headers"] if n == b"accept-language")
+            locale = choose_locale(accept.decode("latin-1"))
+        path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string", b"")
+        return self.tag(locale, (path + b"?" + query if query else path).decode("latin-1"))

@@ -558,20 +558,44 @@ def test_public_api_events_and_double_initialisation(page: Any, server: DemoServ
 
 
 @pytest.mark.browser
-def test_noscript_form_still_records_a_choice(browser: Any, server: DemoServer) -> None:
-    ctx = browser.new_context(locale="ko-KR", java_script_enabled=False)
+@pytest.mark.parametrize(
+    ("locale", "path", "age", "button", "granted", "under14"),
+    [
+        ("ko-KR", "/", "예", "모두 동의", ["necessary", "functional", "analytics"], True),
+        ("en-US", "/?lang=en", None, "Reject all", ["necessary"], False),
+    ],
+)
+def test_without_javascript_the_injected_form_records_a_choice(
+    browser: Any,
+    server: DemoServer,
+    screenshots: Path,
+    locale: str,
+    path: str,
+    age: str | None,
+    button: str,
+    granted: list[str],
+    under14: bool,
+) -> None:
+    ctx = browser.new_context(locale=locale, java_script_enabled=False, viewport={"width": 360, "height": 640})
     try:
         page = ctx.new_page()
-        page.goto(server.url + "/")
-        form = page.locator("form.noscript-consent")
-        form.get_by_label("만 14세 미만입니다").check()
+        page.goto(server.url + path)
+        form = page.get_by_role("form", name="쿠키 사용 동의" if locale == "ko-KR" else "Cookies on this site")
+        assert form.is_visible(), "the gate put the form into the page (the shop has none of its own)"
+        assert form.locator("input:checked").count() == 0
+        box = form.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, "fits a phone"
+        page.screenshot(path=str(screenshots / f"noscript-{locale[:2]}-360.png"))
+        if age is not None:
+            form.get_by_role("radio", name=age).check()
         with page.expect_navigation():
-            form.get_by_role("button", name="모두 동의").click()
-        assert page.url == server.url + "/"
+            form.get_by_role("button", name=button).click()
+        assert page.url == server.url + path, "back on the same page"
+        assert "cookiegate" in cookie_names(ctx), "the consent cookie is set"
         page.goto(server.url + "/whoami")
         seen = json.loads(page.locator("body").inner_text())
-        assert seen["consent"]["chosen"] is True and seen["consent"]["under14"] is True
-        assert seen["consent"]["granted"] == ["necessary", "functional", "analytics"]
+        assert seen["consent"]["chosen"] is True and seen["consent"]["under14"] is under14
+        assert seen["consent"]["granted"] == granted
     finally:
         ctx.close()
 

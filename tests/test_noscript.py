@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -150,3 +151,76 @@ def test_posting_the_form_records_the_choice_and_returns_to_the_page(
         assert answer.headers["location"] == "/seen?from=form"
         assert "cookiegate" in answer.cookies
         assert client.get("/seen").text == ",".join(granted)
+
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+def _pages() -> Starlette:
+    async def english(request: Request) -> HTMLResponse:
+        return HTMLResponse('<!doctype html><html lang="en"><head><title>t</title></head>\n<body class="shop">x</body>')
+
+    async def unlabelled(request: Request) -> HTMLResponse:
+        return HTMLResponse("<html><head></head><body>x</body></html>")
+
+    async def no_body_tag(request: Request) -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>t</title><meta charset=utf-8></head><p>x")
+
+    async def fragment_with_body_end(request: Request) -> HTMLResponse:
+        return HTMLResponse("<p>x</p></body>")
+
+    async def streamed(request: Request) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'<html lang="ko"><head><title>s</title></head>'
+            yield b'<body class="late">streamed</body></html>'
+
+        return StreamingResponse(chunks(), media_type="text/html")
+
+    return Starlette(
+        routes=[
+            Route("/en", english),
+            Route("/plain", unlabelled),
+            Route("/no-body-tag", no_body_tag),
+            Route("/fragment", fragment_with_body_end),
+            Route("/stream", streamed),
+        ]
+    )
+
+
+def test_every_page_with_the_banner_gets_the_form_right_after_body_start(
+    gate_client: Callable[..., TestClient],
+) -> None:
+    client = gate_client(_pages())
+    page = client.get("/en?item=3&x=%22", headers=HTML).text
+    assert page.count("<noscript>") == 1
+    assert '<body class="shop"><noscript><form class="cg cg-d cg-ns" lang="en"' in page
+    assert page.index("data-cookiegate-state") < page.index("</head>") < page.index("<noscript>")
+    assert 'name="return_to" value="/en?item=3&amp;x=%22"' in page, "back to the same page after the post"
+    assert ">Accept all</button>" in page
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "locale"), [("en-GB,en;q=0.9", "en"), ("ko-KR,ko;q=0.9", "ko"), ("", "ko"), ("fr", "en")]
+)
+def test_a_page_without_lang_gets_the_form_in_the_visitors_language(
+    gate_client: Callable[..., TestClient], accept_language: str, locale: str
+) -> None:
+    page = gate_client(_pages()).get("/plain", headers={**HTML, "accept-language": accept_language}).text
+    assert f'<body><noscript><form class="cg cg-d cg-ns" lang="{locale}"' in page
+
+
+def test_form_lands_in_the_body_whatever_the_markup(gate_client: Callable[..., TestClient]) -> None:
+    client = gate_client(_pages())
+    no_body_tag = client.get("/no-body-tag", headers=HTML).text
+    assert "</head><noscript>" in no_body_tag, "body start tag omitted: right after </head>, still in the body"
+    fragment = client.get("/fragment", headers=HTML).text
+    assert fragment.startswith("<p>x</p><link") and fragment.endswith("</noscript></body>")
+    streamed = client.get("/stream", headers=HTML).text
+    assert streamed.count("<noscript>") == 1 and "</head><noscript>" in streamed
+
+
+def test_no_form_for_crawlers_api_clients_or_with_injection_off(gate_client: Callable[..., TestClient]) -> None:
+    bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    assert "<noscript>" not in gate_client(_pages()).get("/en", headers={**HTML, "user-agent": bot}).text
+    assert "<noscript>" not in gate_client(_pages()).get("/en").text
+    assert "<noscript>" not in gate_client(_pages(), inject_banner=False).get("/en", headers=HTML).text
