@@ -11,9 +11,9 @@ EXTRAS_bench     := bench
 
 .PHONY: demo test lint screenshots system-deps bench clean
 
+# The venv's bundled pip installs editable hatchling projects fine; upgrading it first cost ~9 s here.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	@echo "installing cookiegate[$(EXTRAS_$*)] into $(VENV) for make $*"
