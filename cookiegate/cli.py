@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     """Entry point of the ``cookiegate`` console script; ``clock`` is injectable for tests."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        return demo_command.run(args)
+        return demo_command.serve(args.host, args.port, args.data_dir)
     try:
         validate_retention_months(args.retention_months)
         handler = _COMMANDS[args.command]

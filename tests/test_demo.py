@@ -113,3 +113,16 @@ def test_demo_server_logs_the_peer_not_a_forged_forwarded_for(tmp_path: Path) ->
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+def test_run_refuses_a_busy_port_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cookiegate.demo import run
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SystemExit) as exit_:
+            run(host="127.0.0.1", port=taken.getsockname()[1], data_dir=tmp_path)
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert "already in use" in captured.err and captured.out == ""

@@ -86,3 +86,12 @@ def _demo_key(data_dir: Path) -> str:
         key_file.write_text(secrets.token_urlsafe(32), encoding="ascii")
         key_file.chmod(0o600)
     return key_file.read_text(encoding="ascii").strip()
+
+
+def run(*, host: str, port: int, data_dir: Path) -> None:
+    """Serve the demo (``cookiegate demo``); exits with status 2 when the port is taken."""
+    from cookiegate.demo.command import serve
+
+    status = serve(host, port, data_dir)
+    if status:
+        raise SystemExit(status)

@@ -44,6 +44,7 @@ def register(commands: Any) -> None:
         metavar="DIR",
         help="folder for the demo's SQLite access log, consent ledger and signing key (default ./cookiegate-data)",
     )
+    demo.set_defaults(handler=lambda args, clock=None: serve(args.host, args.port, args.data_dir))
 
 
 def port_number(text: str) -> int:
@@ -74,28 +75,28 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(args: argparse.Namespace) -> int:
+def serve(host: str, port: int, data_dir: Path) -> int:
     """Bind, announce, serve until Ctrl-C; exit status 2 when the address cannot be used."""
     import uvicorn  # only the demo needs it (the `demo` extra)
 
     from cookiegate.demo import create_app
 
     try:
-        sock = bind(args.host, args.port)
+        sock = bind(host, port)
     except OSError as exc:
         print(f"cookiegate demo: {exc.strerror}", file=sys.stderr)
         return 2
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    shown = f"[{host}]" if ":" in host else host
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     config = uvicorn.Config(
-        create_app(args.data_dir),
+        create_app(data_dir),
         log_level="warning",
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local client could write a
         # forged address into the statutory access log (통신비밀보호법 시행령 제41조). The demo has no proxy.
         proxy_headers=False,
         forwarded_allow_ips="",
     )
-    print(f"cookiegate demo: http://{host}:{port}/  (data in {args.data_dir.resolve()}; Ctrl-C stops)", flush=True)
+    print(f"cookiegate demo: http://{shown}:{port}/  (data in {data_dir.resolve()}; Ctrl-C stops)", flush=True)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
     return 0
