@@ -27,8 +27,8 @@ from cookiegate.static import banner_asset_names
 
 logger = logging.getLogger("cookiegate")
 
-#: Given the page up to where the banner tag goes, the page's ``<noscript>`` form (its locale and path).
-PageTag = Callable[[bytes], bytes]
+#: Given the page and where the banner tag goes in it, the page's ``<noscript>`` form (its locale and path).
+PageTag = Callable[[bytes, int], bytes]
 
 _HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
 _BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
@@ -90,7 +90,7 @@ def _splice(data: bytes, at: int, tag: bytes, page_tag: PageTag | None) -> bytes
     """
     if page_tag is None:
         return data[:at] + tag + data[at:]
-    form = page_tag(data[:at])
+    form = page_tag(data, at)
     if data[at + 2 : at + 6].lower() == b"body":
         return data[:at] + tag + form + data[at:]  # no </head>: both before </body>
     opening = _BODY_START.search(data, at)

@@ -23,6 +23,8 @@ from cookiegate.policy import Policy
 
 LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
 _RETURN_MARK: Final = "\x00return-to\x00"  # cannot occur in escaped text, so the split below is exact
+#: Distinct (locale, path and query) forms remembered.
+PAGE_CACHE_SIZE: Final = 4096
 _PAGE_LANG: Final = re.compile(rb"<html\b[^>]*?\slang\s*=\s*[\"']?(ko|en)\b", re.IGNORECASE)
 
 #: The banner's intro points at its "Settings" button, which this form does not have.
@@ -72,10 +74,12 @@ def consent_form(policy: Policy, locale: Locale, *, prefix: str, return_to: str)
 class NoscriptForms:
     """The form of one policy, built once per locale; ``tag`` only splices in the page's path.
 
-    Built in the gate's constructor (no I/O); ``tag`` runs per HTML page and costs one escape and a join.
+    Built in the gate's constructor (no I/O). ``for_page`` runs per injected page: the finished form is kept
+    per (locale, path) in a bounded dict, as the gate keeps its banner tags, so a page seen before costs a
+    lookup.
     """
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_pages", "_parts")
 
     def __init__(self, policy: Policy, prefix: str) -> None:
         parts: dict[str, tuple[bytes, bytes]] = {}
@@ -83,16 +87,21 @@ class NoscriptForms:
             before, after = consent_form(policy, locale, prefix=prefix, return_to=_RETURN_MARK).split(_RETURN_MARK)
             parts[locale] = (before.encode(), after.encode())
         self._parts = parts
+        self._pages: dict[tuple[str, bytes], bytes] = {}
 
     def tag(self, locale: str, return_to: str) -> bytes:
         """The encoded ``<noscript>`` for ``locale`` (Korean for anything else) returning to ``return_to``."""
         before, after = self._parts.get(locale) or self._parts["ko"]
         return before + html.escape(return_to).encode("utf-8", "replace") + after
 
-    def for_page(self, scope: Scope, head: bytes) -> bytes:
-        """The form for a page: in the page's ``<html lang>`` when it is ko or en, as the banner script picks,
-        else by ``Accept-Language``; returning to the page's own path and query."""
-        found = _PAGE_LANG.search(head)
+    def for_page(self, scope: Scope, page: bytes, end: int) -> bytes:
+        """The form for a page (``page[:end]`` is what precedes the banner tag): in the page's ``<html lang>``
+        when it is ko or en, as the banner script picks, else by ``Accept-Language``; returning to the page's
+        own path and query."""
+        # A plain find of the usual lower-case "<html" first: the case-insensitive search alone scans the whole
+        # head several times slower.
+        start = page.find(b"<html", 0, end)
+        found = _PAGE_LANG.match(page, start, end) if start != -1 else _PAGE_LANG.search(page, 0, end)
         if found is not None:
             locale = found.group(1).decode("ascii").lower()
         else:
@@ -100,4 +109,10 @@ class NoscriptForms:
             locale = choose_locale(accept.decode("latin-1"))
         path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
-        return self.tag(locale, (path + b"?" + query if query else path).decode("latin-1"))
+        return_to = path + b"?" + query if query else path
+        form = self._pages.get((locale, return_to))
+        if form is None:
+            if len(self._pages) >= PAGE_CACHE_SIZE:
+                self._pages.clear()  # bounded: random paths cost a build each, never memory
+            form = self._pages[(locale, return_to)] = self.tag(locale, return_to.decode("latin-1"))
+        return form

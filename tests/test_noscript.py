@@ -224,3 +224,17 @@ def test_no_form_for_crawlers_api_clients_or_with_injection_off(gate_client: Cal
     assert "<noscript>" not in gate_client(_pages()).get("/en", headers={**HTML, "user-agent": bot}).text
     assert "<noscript>" not in gate_client(_pages()).get("/en").text
     assert "<noscript>" not in gate_client(_pages(), inject_banner=False).get("/en", headers=HTML).text
+
+
+def test_forms_per_page_are_remembered_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cookiegate.noscript as noscript
+
+    monkeypatch.setattr(noscript, "PAGE_CACHE_SIZE", 3)
+    forms = NoscriptForms(POLICY, "/_cookiegate")
+    upper = b'<!DOCTYPE html><HTML LANG="EN"><HEAD></HEAD>'
+    for n in range(10):
+        scope = {"path": f"/p{n}", "raw_path": f"/p{n}".encode(), "query_string": b"", "headers": []}
+        form = forms.for_page(scope, upper, len(upper))
+        assert b'lang="en"' in form and f'value="/p{n}"'.encode() in form
+        assert forms.for_page(scope, upper, len(upper)) is form, "the same page's form is kept"
+        assert len(forms._pages) <= 3
