@@ -78,13 +78,13 @@ def page_locale(request: Request) -> Locale:
     return choose_locale(request.headers.get("accept-language", ""), explicit)
 
 
-@cache
 def _template(name: str) -> Template:
     return Template((_TEMPLATES / name).read_text(encoding="utf-8"))
 
 
+@cache
 def render(name: str, locale: Locale) -> str:
-    """The template ``name`` with this locale's texts, every value HTML-escaped."""
+    """The template ``name`` with this locale's texts, every value HTML-escaped (once per page and locale)."""
     texts = TEXTS[locale]
     products = "\n".join(
         f"    <li><h2>{html.escape(title)}</h2><p>{html.escape(price)}</p>"
