@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from cookiegate.accesslog import recover_spool
+from cookiegate.demo import command as demo_command
 from cookiegate.knowledge.command import register as register_cookies
 from cookiegate.ledger import ConsentLedger
 from cookiegate.policy import CATEGORIES, Policy
@@ -50,10 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="cookiegate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the sample shop behind the gate on localhost")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", type=Path, default=Path("./cookiegate-data"))
+    demo_command.register(commands)
 
     commands.add_parser("purge", parents=[stores], help="destroy access records past the retention period (cron)")
 
@@ -94,10 +92,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     if "run" in args:  # commands that register themselves (cookies, init, scan)
         return int(args.run(args))
     if args.command == "demo":
-        from cookiegate.demo import run
-
-        run(host=args.host, port=args.port, data_dir=args.data_dir)
-        return 0
+        return demo_command.serve(args.host, args.port, args.data_dir)
     try:
         validate_retention_months(args.retention_months)
         handler = _COMMANDS[args.command]

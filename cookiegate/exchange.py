@@ -130,11 +130,16 @@ class Exchange(_Conversation):
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
             html, length_at = self._gate_headers(message, expire=not self.is_api)
-            if html and self.wants_html and not self.is_api:
-                tag = self._gate.banner.tag_for(self.verdict.consent, self.user_agent)
-                if tag is not None:
-                    self._held, self._tag, self._length_at = message, tag, length_at  # until the body says how
-                    return
+            if self.wants_html and not self.is_api:
+                banner = self._gate.banner
+                if html:
+                    tag = banner.tag_for(self.verdict.consent, self.user_agent)
+                    if tag is not None:
+                        # Held until the body says how; the page's <noscript> form goes in with the tag.
+                        self._held, self._tag, self._length_at = message, tag, length_at
+                        return
+                elif banner.enabled and not banner.warned_compressed:
+                    banner.notice_unrewritable(message.get("headers", []))
         else:
             if self._held is not None:
                 # Not a body we can rewrite (a server extension such as ``http.response.pathsend``).
@@ -151,7 +156,8 @@ class Exchange(_Conversation):
         start = self._held
         self._held = None
         if start is not None and not more:
-            body = inject_whole(start, body, self._tag, self._length_at)  # fixes start's Content-Length
+            # Fixes start's Content-Length.
+            body = inject_whole(start, body, self._tag, self._length_at, self._gate.banner.forms, self._scope)
             self.sent_bytes = len(body)
             if not self.logged:
                 self._log("ok", self.status)
@@ -165,7 +171,8 @@ class Exchange(_Conversation):
         injection = self._injection
         if injection is None:
             assert start is not None  # a held start or a stream under way
-            injection = self._injection = Injection(self._tag, start, self._length_at)
+            forms = self._gate.banner.forms
+            injection = self._injection = Injection(self._tag, start, self._length_at, forms, self._scope)
         out = injection.feed(body, more)
         if injection.done:
             self._injection = None

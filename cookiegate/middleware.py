@@ -62,7 +62,7 @@ class CookieGate:
         self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
         self.expire_blocked = config.expire_blocked and enforce
         self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=enforce)
-        self.banner = Banner(config.prefix, enabled=config.inject_banner)
+        self.banner = Banner(config.prefix, enabled=config.inject_banner, policy=policy)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
             policy.marketing_params if config.marketing_params is None else config.marketing_params
