@@ -279,6 +279,7 @@ class AccessLogWriter:
         user_agent: bytes,
         forwarded_for: bytes | None,
         forwarded: bytes | None,
+        outcome: str = "ok",
     ) -> None:
         """Append one record to the spool; runs once per request after its last body byte (~1.5 µs)."""
         duration_ns = _perf_counter_ns() - started_ns

@@ -23,6 +23,7 @@ from cookiegate.consent import (
     Consent,
     ConsentCodec,
     ConsentMethod,
+    narrowed,
     new_consent,
 )
 from cookiegate.cookies import expiry_headers
@@ -163,14 +164,10 @@ class ConsentAPI:
             raise APIError(415, "unsupported_media_type", "send application/json or a form post")
         if locale is None:
             locale = choose_locale(request.headers.get("accept-language", ""))
-        if under14 or current.gpc or current.minor:
-            # Under 14: marketing consent only from a legal guardian (개인정보 보호법 제22조의2);
-            # GPC: the browser's standing opt-out outranks a click.
-            granted = [c for c in granted if c != "targeting"]
         if current.consent_id and not current.chosen:
             method = "policy-renewal"  # their earlier consent was to another version of the policy
         consent = new_consent(
-            granted,
+            narrowed(granted, gpc=current.gpc, minor=under14 or current.minor),
             version=self.policy.version,
             under14=under14 or current.under14,
             consent_id=current.consent_id,

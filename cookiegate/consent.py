@@ -25,6 +25,7 @@ _SALT: Final = "cookiegate.consent.v1"
 _CACHE_LIMIT: Final = 50_000
 _ALL: Final[frozenset[Category]] = frozenset(CATEGORIES)
 _NECESSARY: Final[frozenset[Category]] = frozenset(("necessary",))
+_TARGETING: Final[frozenset[Category]] = frozenset(("targeting",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +74,25 @@ def normalise_granted(categories: Iterable[str]) -> frozenset[Category]:
     return frozenset(c for c in CATEGORIES if c in wanted) | _NECESSARY
 
 
-def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
-    """Apply what overrides the cookie: GPC and being under 14 both mean no targeting.
+def narrowed(granted: Iterable[Category], *, gpc: bool, minor: bool) -> frozenset[Category]:
+    """The one narrowing rule: GPC or being under 14 means no targeting, whatever was chosen.
 
     GPC is a valid opt-out signal for sale/sharing; 개인정보 보호법 제22조의2 and the 맞춤형 광고 guideline
-    forbid behavioural advertising to a child under 14 even with "accept all".
+    forbid behavioural advertising to a child under 14 even with "accept all". The request path, the
+    response path (an app's ``X-Cookiegate-Minor``) and the consent API all ask this function.
     """
+    granted = granted if isinstance(granted, frozenset) else frozenset(granted)
+    if gpc or minor:
+        return granted - _TARGETING
+    return granted
+
+
+def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
+    """``consent`` as enforced for one request: ``narrowed`` applied, with the signals that applied it."""
     minor = minor or consent.under14
     if not gpc and not minor:
         return consent
-    return replace(consent, granted=consent.granted - {"targeting"}, gpc=gpc, minor=minor)
+    return replace(consent, granted=narrowed(consent.granted, gpc=gpc, minor=minor), gpc=gpc, minor=minor)
 
 
 class ConsentCodec:

@@ -33,6 +33,7 @@ class AccessLogSink(Protocol):
         user_agent: bytes,
         forwarded_for: bytes | None,
         forwarded: bytes | None,
+        outcome: str = "ok",
     ) -> None: ...
 
 

@@ -217,15 +217,32 @@ def test_key_rotation_keeps_older_consents_valid(gate_client: Client) -> None:
     assert before.get("/echo", headers={"cookie": f"cookiegate={new_token}"}).json()["granted"] == ["necessary"]
 
 
-def test_vary_cookie_is_added_and_merged(gate_client: Client) -> None:
+def test_vary_cookie_is_added_and_merged_where_consent_decides(gate_client: Client) -> None:
     client = gate_client()
-    assert client.get("/echo").headers["vary"] == "Cookie"
+    assert client.get("/echo?set=_ga").headers["vary"] == "Cookie"
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"vary", b"Accept-Encoding")]})
+        headers = [(b"vary", b"Accept-Encoding"), (b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"ok"})
 
     assert gate_client(app, lifespan=False).get("/").headers["vary"] == "Accept-Encoding, Cookie"
+
+
+def test_responses_consent_cannot_change_keep_the_apps_headers(gate_client: Client) -> None:
+    sent = [(b"content-type", b"text/css"), (b"etag", b'"v1"'), (b"set-cookie", b"session=a; Path=/")]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": sent})
+        await send({"type": "http.response.body", "body": b"p{}"})
+
+    client = gate_client(app, lifespan=False)
+    client.cookies.update({"session": "a"})
+    response = client.get("/shop.css")
+    assert "vary" not in response.headers  # a CDN may cache it once for every visitor
+    assert response.headers.get_list("set-cookie") == ["session=a; Path=/"]
+    client.cookies.update({"_fbp": "leaked"})
+    assert client.get("/shop.css").headers["vary"] == "Cookie"  # now it carries an expiry for _fbp
 
 
 def test_repeated_cookie_headers_are_joined_and_filtered(gate_client: Client) -> None:
@@ -354,3 +371,33 @@ def test_websocket_without_cookies_still_gets_the_consent(gate_client: Client) -
     client = gate_client(Starlette(routes=[WebSocketRoute("/ws", ws)]))
     with client.websocket_connect("/ws") as socket:
         assert socket.receive_json() == ["necessary"]
+
+
+def test_websocket_accept_cannot_set_cookies_the_visitor_refused(gate_client: Client) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept(headers=[(b"set-cookie", b"_fbp=1; Path=/"), (b"set-cookie", b"session=s; Path=/")])
+        await websocket.close()
+
+    client = gate_client(Starlette(routes=[WebSocketRoute("/ws", ws)]))
+    with client.websocket_connect("/ws") as socket:
+        set_cookies = [v for n, v in socket.extra_headers or () if n == b"set-cookie"]
+    assert set_cookies == [b"session=s; Path=/"]
+
+
+def test_websocket_url_of_a_child_loses_marketing_params(gate_client: Client) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.scope["query_string"].decode())
+        await websocket.close()
+
+    client = gate_client(Starlette(routes=[WebSocketRoute("/ws", ws)]), child_directed=True)
+    with client.websocket_connect("/ws?gclid=1&room=7") as socket:
+        assert socket.receive_text() == "room=7"

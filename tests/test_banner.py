@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from cookiegate.injection import insert_tag
+from cookiegate.banner import insert_tag
 
 Client = Callable[..., TestClient]
 PAGE = "<!doctype html><html><head><title>t</title></head><body>" + "x" * 600 + "</body></html>"
@@ -113,3 +113,31 @@ def test_reopen_links_do_not_count_as_the_banner(gate_client: Client) -> None:
 
     client = gate_client(Starlette(routes=[Route("/", with_link)]))
     assert client.get("/", headers=HTML).text.count("data-cookiegate-state=") == 1
+
+
+def test_banner_tags_are_built_once_per_consent_and_never_for_crawlers() -> None:
+    from cookiegate.banner import Banner
+    from cookiegate.consent import no_consent
+
+    banner = Banner("/_cg", enabled=True)
+    consent = no_consent("v1")
+    tag = banner.tag_for(consent, b"Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0")
+    assert tag is not None and b'data-cookiegate-api="/_cg"' in tag
+    assert banner.tag_for(consent, b"Mozilla/5.0") is tag
+    assert banner.tag_for(consent, b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)") is None
+    assert Banner("/_cg", enabled=False).tag_for(consent, b"") is None
+
+
+def test_injection_fixes_content_length_and_streams_without_one() -> None:
+    from cookiegate.banner import Injection
+
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"26")]}
+    sent = Injection(b"<T>", start, 0).feed(b"<html><head></head></html>", False)
+    assert sent[0]["headers"] == [(b"content-length", b"29")]
+    assert sent[1]["body"] == b"<html><head><T></head></html>"
+
+    streaming = Injection(b"<T>", {"type": "http.response.start", "status": 200, "headers": []}, -1)
+    first = streaming.feed(b"<html><head></he", True)
+    second = streaming.feed(b"ad><body>", False)
+    assert b"".join(m["body"] for m in first[1:] + second) == b"<html><head><T></head><body>"
+    assert streaming.done

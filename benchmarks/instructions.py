@@ -1,0 +1,297 @@
+"""Instructions per request (valgrind callgrind) on the benchmark visitor mix, in process, through the demo shop.
+
+    .venv/bin/python benchmarks/instructions.py [--out DIR] [--small 1000 --large 3000] [--kinds] [--no-time]
+
+Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
+Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
+in a fresh ``python`` under ``valgrind --tool=callgrind`` twice, ``--small`` and ``--large`` requests long;
+start-up (imports, building the app, the lifespan) is the same in both runs, so
+``(I(large) - I(small)) / (large - small)`` is what one request costs. ``--kinds`` repeats this per visitor kind
+(shorter runs) and ``--no-time`` skips the native µs timing that is printed next to the counts.
+
+Writes ``instructions.json`` to ``--out`` (default: a new temp dir) and prints a table with ratios to bare.
+See DEVELOPERS.md ("Measuring the hot path") for how to read and profile the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from starlette.types import ASGIApp, Message, Scope  # noqa: E402
+from visitors import browser_user_agent  # noqa: E402
+
+from cookiegate import CookieGate, Policy  # noqa: E402
+from cookiegate.consent import ConsentCodec, new_consent  # noqa: E402
+from cookiegate.demo import build_site  # noqa: E402
+
+KEY: Final = "cookiegate-instructions-key-0123456789"
+#: The Locust mix without the consent POST (1 %, not a hot-path request).
+MIX: Final = {"returning": 60, "new": 15, "rejecter": 8, "minor": 4, "gpc": 5, "bot": 7}
+PAGES: Final = (("/", 6), ("/privacy", 2), ("/demo-static/shop.css", 1))
+BOT_PAGES: Final = (("/", 3), ("/privacy", 1))
+#: Per-kind runs: one kind, always the home page (HTML, the shop sets cookies on it).
+KINDS: Final = ("returning", "returning_ga4", "new", "minor", "gpc", "bot")
+VARIANTS: Final = ("bare", "gated", "gated_logged")
+HTML_ACCEPT: Final = b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+GOOGLEBOT: Final = b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+IDENTITIES_PER_KIND: Final = 40
+#: A GA4 ``_ga_<id>`` cookie carries the session's hit counter: its value changes every few page views.
+GA4_EVERY: Final = 3
+
+
+def _tokens() -> dict[str, bytes]:
+    policy = Policy.default()
+    codec = ConsentCodec([KEY], version=policy.version, max_age_seconds=policy.consent_max_age_days * 86_400)
+
+    def sign(granted: tuple[str, ...], under14: bool = False) -> bytes:
+        return codec.encode(new_consent(granted, version=policy.version, under14=under14)).encode()
+
+    everything = ("functional", "analytics", "targeting")
+    return {"all": sign(everything), "reject": sign(()), "minor": sign(everything, under14=True)}
+
+
+class Visitor:
+    """One browser: a User-Agent, fixed cookies, and (with analytics) a GA4 cookie that ticks every few views."""
+
+    def __init__(self, kind: str, index: int, tokens: dict[str, bytes], rng: random.Random) -> None:
+        self.kind = kind
+        self.views = 0
+        self.user_agent = GOOGLEBOT if kind == "bot" else browser_user_agent(index).encode()
+        self.session = rng.randrange(10**9, 2 * 10**9)
+        trackers = b"_ga=GA1.1.%d.1700000000; _fbp=fb.1.1700000000.%d; lang=ko; session=%024x" % (
+            rng.randrange(10**9),
+            rng.randrange(10**9),
+            rng.getrandbits(96),
+        )
+        token = {"returning": "all", "returning_ga4": "all", "gpc": "all", "rejecter": "reject", "minor": "minor"}.get(
+            kind
+        )
+        self.ga4 = token in ("all", "minor")
+        if token is not None:
+            self.cookie = b"cookiegate=" + tokens[token] + b"; " + trackers
+        elif kind == "new" and rng.random() < 0.3:
+            self.cookie = b"_ga=GA1.1.%d.1700000000; lang=ko" % rng.randrange(10**9)
+        else:
+            self.cookie = b""
+        self.query = b"utm_source=x&gclid=y&item=3" if kind == "minor" else b""
+        self.every = 1 if kind == "returning_ga4" else GA4_EVERY
+        if kind == "returning":
+            self.ga4 = False  # the per-kind "returning" case: the same Cookie header on every view
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"host", b"shop.example"),
+            (b"user-agent", self.user_agent),
+            (b"accept", HTML_ACCEPT),
+            (b"accept-language", b"ko-KR,ko;q=0.9,en;q=0.8"),
+            (b"accept-encoding", b"gzip, deflate, br"),
+        ]
+        if self.kind == "gpc":
+            headers.append((b"sec-gpc", b"1"))
+        cookie = self.cookie
+        if self.ga4:
+            hits = self.views // self.every
+            cookie += b"; _ga_XYZ123=GS1.1.%d.%d.1.1700000000.0.0.0" % (self.session, hits)
+        if cookie:
+            headers.append((b"cookie", cookie))
+        self.views += 1
+        return headers
+
+
+def requests(count: int, kind: str | None, seed: int = 7) -> Iterator[Scope]:
+    """``count`` request scopes: the weighted mix (``kind=None``), or one visitor kind on the home page."""
+    rng = random.Random(seed)
+    tokens = _tokens()
+    kinds = list(MIX) if kind is None else [kind]
+    crowd = {k: [Visitor(k, i, tokens, rng) for i in range(IDENTITIES_PER_KIND)] for k in kinds}
+    weights = [MIX[k] for k in kinds] if kind is None else [1]
+    for _ in range(count):
+        who = rng.choices(kinds, weights)[0]
+        visitor = rng.choice(crowd[who])
+        if kind is not None:
+            path = "/"
+        else:
+            pages = BOT_PAGES if who == "bot" else PAGES
+            path = rng.choices([p for p, _ in pages], [w for _, w in pages])[0]
+        yield {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "https",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": visitor.query,
+            "headers": visitor.headers(),
+            "client": ("203.0.113.7", 50000),
+            "server": ("10.0.0.2", 8000),
+            "state": {},
+        }
+
+
+async def _receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: Message) -> None:
+    return None
+
+
+def build(variant: str, data_dir: Path) -> ASGIApp:
+    if variant == "bare":
+        return build_site()
+    return CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir, access_log=variant == "gated_logged")
+
+
+async def serve(variant: str, count: int, kind: str | None, data_dir: Path) -> float:
+    """Run ``count`` requests through ``variant`` with a lifespan around them; the seconds the requests took."""
+    app = build(variant, data_dir)
+    scopes = list(requests(count, kind))
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    replies: asyncio.Queue[Message] = asyncio.Queue()
+    lifespan = asyncio.ensure_future(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, replies.put)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    await replies.get()
+    started = time.perf_counter()
+    for scope in scopes:
+        await app(scope, _receive, _send)
+    elapsed = time.perf_counter() - started
+    await inbox.put({"type": "lifespan.shutdown"})
+    await replies.get()
+    await lifespan
+    return elapsed
+
+
+def child(variant: str, count: int, kind: str | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
+        asyncio.run(serve(variant, count, kind, Path(tmp)))
+
+
+def callgrind_total(variant: str, count: int, kind: str | None, work: Path) -> int:
+    """Instructions of one child process (and any it starts) under callgrind."""
+    tag = f"{variant}-{kind or 'mix'}-{count}"
+    out = work / f"callgrind.{tag}.%p"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--trace-children=yes",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        variant,
+        "--count",
+        str(count),
+    ]
+    if kind:
+        command += ["--kind", kind]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    total = 0
+    for path in work.glob(f"callgrind.{tag}.*"):
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                total += int(line.split()[1])
+                break
+    return total
+
+
+def per_request(variant: str, kind: str | None, small: int, large: int, work: Path, jobs: int) -> float:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        big, little = pool.map(lambda n: callgrind_total(variant, n, kind, work), (large, small))
+    return (big - little) / (large - small)
+
+
+def native_us(variant: str, kind: str | None, count: int, repeats: int) -> float:
+    """Median wall µs per request over ``repeats`` native runs (noisy on a loaded machine; for orientation)."""
+    samples = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
+            samples.append(asyncio.run(serve(variant, count, kind, Path(tmp))) / count * 1e6)
+    return statistics.median(samples)
+
+
+def table(title: str, rows: dict[str, dict[str, float]], unit: str) -> None:
+    print(f"\n{title}")
+    print(f"{'':<16}" + "".join(f"{v:>14}" for v in VARIANTS) + f"{'gated x':>10}{'logged x':>10}{'gate +':>12}")
+    for name, figures in rows.items():
+        bare = figures.get("bare", float("nan"))
+        gated = figures.get("gated", float("nan"))
+        logged = figures.get("gated_logged", float("nan"))
+        print(
+            f"{name:<16}"
+            + "".join(f"{figures.get(v, float('nan')):>14,.1f}" for v in VARIANTS)
+            + f"{gated / bare:>10.3f}{logged / bare:>10.3f}{gated - bare:>12,.1f} {unit}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="folder for instructions.json (default: a new temp dir)")
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=3000)
+    parser.add_argument("--kinds", action="store_true", help="also measure each visitor kind alone")
+    parser.add_argument("--kind-small", type=int, default=200)
+    parser.add_argument("--kind-large", type=int, default=600)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--kind-variants", default="bare,gated", help="variants measured per visitor kind")
+    parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
+    parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--kind", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.count, args.kind)
+        return 0
+    out: Path = args.out or Path(tempfile.mkdtemp(prefix="cookiegate-instructions-"))
+    out.mkdir(parents=True, exist_ok=True)
+    variants = [v for v in args.variants.split(",") if v]
+    kind_variants = [v for v in args.kind_variants.split(",") if v]
+    cases: list[tuple[str, str | None, int, int, list[str]]] = [("mix", None, args.small, args.large, variants)]
+    if args.kinds:
+        cases += [(k, k, args.kind_small, args.kind_large, kind_variants) for k in KINDS]
+    results: dict[str, Any] = {
+        "method": "callgrind Ir, (I(large) - I(small)) / (large - small), PYTHONHASHSEED=0",
+        "small": args.small,
+        "large": args.large,
+        "instructions": {},
+        "us": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp:
+        for name, kind, small, large, measured in cases:
+            work = Path(tmp)
+            results["instructions"][name] = {v: per_request(v, kind, small, large, work, args.jobs) for v in measured}
+            if not args.no_time:
+                results["us"][name] = {v: native_us(v, kind, large, 5) for v in measured}
+            print(name, {v: round(i) for v, i in results["instructions"][name].items()}, flush=True)
+            (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
+    table("instructions per request (callgrind)", results["instructions"], "Ir")
+    if results["us"]:
+        table("µs per request (native, median of 5; noisy)", results["us"], "µs")
+    print(f"\nwrote {out / 'instructions.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""The gate's one send wrapper per request: response headers gated, the banner injected, one access record.
+
+``Exchange`` serves an HTTP request, ``Handshake`` a WebSocket handshake; both gate their response headers
+with ``rewrite_head`` and write exactly one access-log record with an outcome (통신비밀보호법 시행령 제41조: every
+access, including the ones a client aborts or an app fails, leaves a record):
+
+- ``ok``: the last body message went out; ``disconnected``: the client went away (``http.disconnect`` seen or
+  ``send`` raised ``OSError``); ``error``: the app raised, or returned mid-response; ``no-response``: the app
+  returned without starting a response (the server answers 500).
+- ``ws-accepted`` (status 101) and ``ws-denied`` (403, or the status of the app's denial response).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
+
+from cookiegate.banner import Injection
+from cookiegate.response import rewrite_head
+from cookiegate.verdict import RequestFacts, Verdict
+
+if TYPE_CHECKING:
+    from cookiegate.middleware import CookieGate
+
+_SECURE_SCHEMES: Final = ("https", "wss")
+
+
+class _Conversation:
+    """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record."""
+
+    __slots__ = ("_facts", "_gate", "_scope", "_send", "_started_ns", "_verdict", "logged", "sent_bytes", "status")
+
+    def __init__(
+        self, gate: CookieGate, scope: Scope, send: Send, verdict: Verdict, facts: RequestFacts, started_ns: int
+    ) -> None:
+        self._gate = gate
+        self._scope = scope
+        self._send = send
+        self._verdict = verdict
+        self._facts = facts
+        self._started_ns = started_ns
+        self.status = 0
+        self.sent_bytes = 0
+        self.logged = False
+        if verdict.blocked:
+            gate.services.leaks.count_all("request", verdict.blocked, scope["path"])
+
+    def _gate_headers(self, message: Message, *, expire: bool) -> tuple[bool, int]:
+        """Rewrite ``message["headers"]`` for this visitor; (uncompressed HTML?, Content-Length index)."""
+        gate = self._gate
+        headers = message.get("headers", ())
+        if not isinstance(headers, list | tuple):
+            headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
+        blocked = self._verdict.blocked
+        expiries: tuple[tuple[bytes, bytes], ...] = ()
+        if blocked and expire and gate.settings.expire_blocked:
+            expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
+        head = rewrite_head(headers, self._verdict.consent.granted, gate.verdicts.category, expiries)
+        if head.dropped:
+            gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
+        if head.headers is not headers:
+            # The message is ours to change: the app handed it to ``send`` and will not read it again.
+            message["headers"] = head.headers
+        return head.html, head.length_at
+
+    def _log(self, outcome: str, status: int) -> None:
+        self.logged = True
+        access_log = self._gate.services.access_log
+        if access_log is not None:
+            facts = self._facts
+            access_log.log(
+                self._scope,
+                status,
+                self.sent_bytes,
+                self._started_ns,
+                self._verdict.consent,
+                facts.user_agent,
+                facts.forwarded_for,
+                facts.forwarded,
+                outcome,
+            )
+
+
+class Exchange(_Conversation):
+    """One HTTP request's send (and receive) wrapper; create one per request."""
+
+    __slots__ = ("_is_api", "_receive", "disconnected", "injection")
+
+    def __init__(
+        self,
+        gate: CookieGate,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        verdict: Verdict,
+        facts: RequestFacts,
+        started_ns: int,
+        *,
+        is_api: bool,
+    ) -> None:
+        super().__init__(gate, scope, send, verdict, facts, started_ns)
+        self._receive = receive
+        self._is_api = is_api
+        self.disconnected = False
+        self.injection: Injection | None = None
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.disconnected = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self.injection is not None:
+                await self._inject(message)
+                return
+            await self._body(message)
+            return
+        elif kind == "http.response.start":
+            self.status = message["status"]
+            # The consent API expires cookies against the consent it just recorded, not the one it replaced.
+            html, length_at = self._gate_headers(message, expire=not self._is_api)
+            if html and self._facts.wants_html and not self._is_api:
+                tag = self._gate.banner.tag_for(self._verdict.consent, self._facts.user_agent)
+                if tag is not None:
+                    self.injection = Injection(tag, message, length_at)  # held until the body says how
+                    return
+        await self._forward(message)
+
+    async def _inject(self, message: Message) -> None:
+        injection = self.injection
+        assert injection is not None  # only called while injecting
+        for out in injection.feed(message.get("body", b""), bool(message.get("more_body", False))):
+            if out["type"] == "http.response.body":
+                await self._body(out)
+            else:
+                await self._forward(out)
+        if injection.done:
+            self.injection = None
+
+    async def _body(self, message: Message) -> None:
+        size = len(message.get("body", b""))
+        if not message.get("more_body", False) and not self.logged:
+            # Spooled before the last byte leaves: a response the client got always has a record, even if the
+            # process is killed right after.
+            self.sent_bytes += size
+            self._log("ok", self.status)
+            await self._forward(message)
+            return
+        await self._forward(message)
+        self.sent_bytes += size
+
+    async def _forward(self, message: Message) -> None:
+        try:
+            await self._send(message)
+        except OSError:
+            self.disconnected = True
+            raise
+
+    def failed(self, error: BaseException) -> None:
+        """The app raised: the request still happened and is logged (status as sent, or 500)."""
+        if not self.logged:
+            gone = self.disconnected or isinstance(error, OSError | ClientDisconnect)
+            self._log("disconnected" if gone else "error", self.status or 500)
+
+    def returned(self) -> None:
+        """The app returned: log what it left unfinished (a finished response is logged already)."""
+        if self.logged:
+            return
+        if self.disconnected:
+            self._log("disconnected", self.status or 500)
+        elif self.status == 0:
+            self._log("no-response", 500)
+        else:
+            self._log("error", self.status)
+
+
+class Handshake(_Conversation):
+    """One WebSocket handshake's send wrapper: accept or denial headers gated, accepted or denied logged."""
+
+    __slots__ = ()
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if not self.logged:
+            if kind == "websocket.accept":
+                self._gate_headers(message, expire=True)
+                self._log("ws-accepted", 101)
+            elif kind == "websocket.http.response.start":
+                self.status = message["status"]
+                self._gate_headers(message, expire=True)
+            elif kind == "websocket.http.response.body":
+                self.sent_bytes += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._log("ws-denied", self.status)
+            elif kind == "websocket.close":
+                self._log("ws-denied", 403)  # closed before accepting: the server answers 403
+        await self._send(message)
+
+    def finish(self) -> None:
+        """The app is done: a handshake it never answered was denied (the server answers 403)."""
+        if not self.logged:
+            self._log("ws-denied", self.status or 403)
+
+    def _log(self, outcome: str, status: int) -> None:
+        if "method" not in self._scope:
+            # A WebSocket scope has no method; the handshake is a GET (RFC 6455 §4.1) and the log expects one.
+            self._scope = {**self._scope, "method": "GET"}
+        super()._log(outcome, status)

@@ -1,0 +1,112 @@
+"""The response-header rewrite: Set-Cookie of non-granted categories out, ``Vary: Cookie``, expiries in.
+
+``rewrite_head`` is pure: it takes the app's header list and what this visitor granted and returns the list
+to send (the app's own list object when nothing needs changing, so a static file costs one scan) plus what
+the banner needs to know about the body. It serves HTTP responses and WebSocket handshakes alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from cookiegate.consent import narrowed
+from cookiegate.cookies import set_cookie_name
+from cookiegate.minors import MINOR_RESPONSE_HEADER
+from cookiegate.policy import CATEGORIES, Category
+
+Headers = list[tuple[bytes, bytes]]
+
+#: Response headers the rewrite reads; every other header passes after one set lookup.
+_READ: Final = frozenset(
+    (b"set-cookie", b"vary", MINOR_RESPONSE_HEADER, b"content-type", b"content-encoding", b"content-length")
+)
+_TRUE_FLAGS: Final = (b"1", b"true", b"yes")
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A rewritten ``http.response.start`` header list and what it says about the body.
+
+    ``html`` is an uncompressed ``text/html`` body (one the banner may be injected into); ``length_at`` is the
+    index of ``content-length`` in ``headers`` (-1: none).
+    """
+
+    headers: Sequence[tuple[bytes, bytes]]
+    dropped: tuple[str, ...]
+    html: bool
+    length_at: int
+
+
+def rewrite_head(
+    headers: Sequence[tuple[bytes, bytes]],
+    granted: frozenset[Category],
+    category_of: Callable[[bytes], Category],
+    expiries: Sequence[tuple[bytes, bytes]] = (),
+) -> Head:
+    """Gate one response's headers for a visitor who granted ``granted``.
+
+    Drops Set-Cookie of other categories (whatever the header name's case: ASGI asks for lower case, but an
+    app that sends ``Set-Cookie`` must not slip through), consumes the app's ``X-Cookiegate-Minor`` (the app
+    knows the visitor is under 14: 개인정보 보호법 제22조의2, so this response is gated as a minor's), appends
+    ``expiries`` and adds ``Vary: Cookie`` only when the response depends on consent: a Set-Cookie that
+    another visitor would not get, an expiry, or an HTML page (it carries the banner and its state).
+    """
+    set_cookies: list[tuple[int, bytes]] = []
+    minor_at = -1
+    vary_at = -1
+    length_at = -1
+    content_type = b""
+    encoded = False
+    for index, (name, value) in enumerate(headers):
+        lowered = name
+        if name not in _READ and (name.islower() or (lowered := name.lower()) not in _READ):
+            continue
+        if lowered == b"set-cookie":
+            set_cookies.append((index, value))
+        elif lowered == b"content-type":
+            content_type = value
+        elif lowered == b"content-length":
+            length_at = index
+        elif lowered == b"vary":
+            vary_at = index
+        elif lowered == MINOR_RESPONSE_HEADER:
+            minor_at = index
+            if value.strip().lower() in _TRUE_FLAGS:
+                granted = narrowed(granted, gpc=False, minor=True)
+        else:
+            encoded = value.strip().lower() != b"identity"
+    html = not encoded and content_type[:9].lower() == b"text/html"
+    if not set_cookies and minor_at == -1 and not expiries and not html:
+        return Head(headers, (), False, length_at)  # a static file or an API answer: as the app made it
+
+    drop: set[int] = set()
+    dropped: list[str] = []
+    depends = html or bool(expiries)
+    if minor_at != -1:
+        drop.add(minor_at)
+    everything = len(granted) == len(CATEGORIES)
+    for index, value in set_cookies:
+        cookie = set_cookie_name(value)
+        category = category_of(cookie)
+        if category != "necessary":
+            depends = True  # a visitor who granted less would not get this header
+        if not everything and category not in granted:
+            drop.add(index)
+            dropped.append(cookie.decode("latin-1"))
+    vary = headers[vary_at][1] if vary_at != -1 else None
+    add_vary = depends and (vary is None or (b"cookie" not in vary.lower() and vary.strip() != b"*"))
+    if not drop and not add_vary and not expiries:
+        return Head(headers, (), html, length_at)
+    out: Headers = [pair for index, pair in enumerate(headers) if index not in drop] if drop else list(headers)
+    if add_vary:
+        if vary is None:
+            out.append((b"vary", b"Cookie"))
+        else:
+            at = vary_at - sum(1 for index in drop if index < vary_at)
+            out[at] = (out[at][0], vary + b", Cookie")
+    if drop and length_at != -1:
+        length_at -= sum(1 for index in drop if index < length_at)
+    out.extend(expiries)
+    return Head(out, tuple(dropped), html, length_at)

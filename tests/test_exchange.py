@@ -1,0 +1,201 @@
+"""The one send wrapper: exactly one access record per request and per WebSocket handshake, with its outcome.
+
+Contract 1 (gate ↔ back office): ``services.access_log.log(scope, status, sent_bytes, started_ns, consent,
+user_agent, forwarded_for, forwarded, outcome)``, once. The sink here records the calls the store would get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+from starlette.routing import WebSocketRoute
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cookiegate import CookieGate
+from cookiegate.services import Services
+from tests.conftest import SECRET
+
+
+class Recorder:
+    """An access log sink that keeps (status, sent_bytes, outcome) of every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, str]] = []
+
+    def log(
+        self,
+        scope: Scope,
+        status: int,
+        sent_bytes: int,
+        started_ns: int,
+        consent: Any,
+        user_agent: bytes,
+        forwarded_for: bytes | None,
+        forwarded: bytes | None,
+        outcome: str = "ok",
+    ) -> None:
+        assert scope["method"] == "GET"
+        self.calls.append((status, sent_bytes, outcome))
+
+
+def gate(app: Any, tmp_path: Path) -> tuple[CookieGate, Recorder]:
+    recorder = Recorder()
+    return CookieGate(app, secret_keys=[SECRET], services=Services(access_log=recorder)), recorder
+
+
+def run(app: CookieGate, messages: list[Message], *, send_raises: bool = False) -> list[Message]:
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(b"cookie", b"_fbp=1")],
+        "scheme": "http",
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 5),
+        "server": ("x", 80),
+    }
+    inbox = list(messages)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return inbox.pop(0) if inbox else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if send_raises and message["type"] == "http.response.body":
+            raise OSError("connection reset")
+        sent.append(message)
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
+    with contextlib.suppress(OSError, RuntimeError, ClientDisconnect):
+        asyncio.run(call())
+    return sent
+
+
+async def page(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"set-cookie", b"_fbp=2")]})
+    await send({"type": "http.response.body", "body": b"hello", "more_body": True})
+    await send({"type": "http.response.body", "body": b"!"})
+
+
+def test_a_finished_response_is_logged_once_as_ok(tmp_path: Path) -> None:
+    app, recorder = gate(page, tmp_path)
+    sent = run(app, [])
+    assert recorder.calls == [(200, 6, "ok")]
+    assert all(n != b"set-cookie" or not v.startswith(b"_fbp=2") for n, v in sent[0]["headers"])
+
+
+def test_client_gone_mid_stream_is_logged_as_disconnected(tmp_path: Path) -> None:
+    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        if (await receive())["type"] == "http.disconnect":
+            return  # as StreamingResponse does when the client went away
+
+    app, recorder = gate(streaming, tmp_path)
+    run(app, [])
+    assert recorder.calls == [(200, 4, "disconnected")]
+
+
+def test_send_raising_oserror_is_logged_as_disconnected(tmp_path: Path) -> None:
+    app, recorder = gate(page, tmp_path)
+    run(app, [], send_raises=True)
+    assert recorder.calls == [(200, 0, "disconnected")]
+
+
+def test_app_error_is_logged_with_status_as_sent_or_500(tmp_path: Path) -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("bug")
+
+    async def broken_late(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        raise RuntimeError("bug")
+
+    for app_, expected in ((broken, (500, 0, "error")), (broken_late, (201, 0, "error"))):
+        app, recorder = gate(app_, tmp_path)
+        run(app, [])
+        assert recorder.calls == [expected]
+
+
+def test_app_returning_without_a_response_is_logged_as_no_response(tmp_path: Path) -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    app, recorder = gate(silent, tmp_path)
+    run(app, [])
+    assert recorder.calls == [(500, 0, "no-response")]
+
+
+def test_injected_html_is_logged_once_with_the_bytes_sent(tmp_path: Path) -> None:
+    async def html(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b"<html><head></head><body>x</body></html>"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    app, recorder = gate(html, tmp_path)
+    client = TestClient(app)
+    response = client.get("/", headers={"accept": "text/html"})
+    assert "data-cookiegate-state" in response.text
+    assert recorder.calls == [(200, len(response.content), "ok")]
+
+
+def ws_app(handler: Any) -> Starlette:
+    return Starlette(routes=[WebSocketRoute("/ws", handler)])
+
+
+def test_websocket_accept_headers_are_gated_and_logged_accepted(tmp_path: Path) -> None:
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept(headers=[(b"set-cookie", b"_fbp=1"), (b"set-cookie", b"session=s")])
+        await websocket.close()
+
+    app, recorder = gate(ws_app(handler), tmp_path)
+    client = TestClient(app)
+    with client.websocket_connect("/ws", headers={"cookie": "_ga=1"}) as socket:
+        extra: list[tuple[bytes, bytes]] = list(socket.extra_headers or ())
+        set_cookies = [v for n, v in extra if n.lower() == b"set-cookie"]
+    assert b"session=s" in set_cookies
+    assert not any(v.startswith(b"_fbp=1") for v in set_cookies)
+    assert any(v.startswith(b"_ga=;") for v in set_cookies)  # the blocked cookie it sent is expired
+    assert recorder.calls == [(101, 0, "ws-accepted")]
+
+
+def test_websocket_denial_response_is_gated_and_logged_denied(tmp_path: Path) -> None:
+    async def handler(websocket: WebSocket) -> None:
+        denial = Response("no", status_code=401, headers={"set-cookie": "_fbp=1", "x-kept": "yes"})
+        await websocket.send_denial_response(denial)
+
+    app, recorder = gate(ws_app(handler), tmp_path)
+    with pytest.raises(WebSocketDenialResponse) as caught, TestClient(app).websocket_connect("/ws"):
+        pass
+    assert caught.value.status_code == 401
+    assert caught.value.headers["x-kept"] == "yes"
+    assert "set-cookie" not in caught.value.headers
+    assert recorder.calls == [(401, 2, "ws-denied")]
+
+
+def test_websocket_closed_before_accept_is_logged_denied(tmp_path: Path) -> None:
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.close()
+
+    app, recorder = gate(ws_app(handler), tmp_path)
+    with pytest.raises(WebSocketDisconnect), TestClient(app).websocket_connect("/ws"):
+        pass
+    assert recorder.calls == [(403, 0, "ws-denied")]

@@ -1,0 +1,114 @@
+"""The request side: one header scan, the pure ``judge``, its bounded caches and the scope the app gets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cookiegate.consent import ConsentCodec, new_consent, no_consent
+from cookiegate.minors import MarketingParams
+from cookiegate.policy import Category, Policy
+from cookiegate.verdict import (
+    VERDICT_CACHE_SIZE,
+    Verdicts,
+    get_consent,
+    judge,
+    read_request,
+)
+
+KEY = "verdict-test-key-0123456789abcdef"
+POLICY = Policy.default()
+
+
+def verdicts() -> Verdicts:
+    codec = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
+    return Verdicts(POLICY, codec, no_consent(POLICY.version))
+
+
+def token(*granted: str, under14: bool = False) -> bytes:
+    codec = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
+    return codec.encode(new_consent(granted, version=POLICY.version, under14=under14)).encode()
+
+
+def test_read_request_joins_split_cookie_headers_and_reads_gpc_and_html() -> None:
+    facts = read_request(
+        [
+            (b"cookie", b"a=1"),
+            (b"accept", b"text/html,*/*"),
+            (b"sec-gpc", b" 1 "),
+            (b"cookie", b"b=2"),
+            (b"user-agent", b"UA"),
+            (b"x-forwarded-for", b"1.1.1.1"),
+            (b"x-forwarded-for", b"2.2.2.2"),
+        ]
+    )
+    assert facts.cookie == b"a=1; b=2"
+    assert facts.gpc and facts.wants_html and facts.user_agent == b"UA"
+    assert facts.forwarded_for == b"1.1.1.1,2.2.2.2" and facts.forwarded is None
+
+
+def test_judge_is_pure_and_keeps_only_granted_pairs_in_order() -> None:
+    categories: dict[bytes, Category] = {b"session": "necessary", b"_ga": "analytics", b"_fbp": "targeting"}
+    verdict = judge(
+        b"_fbp=1; session=a; _ga=2",
+        gpc=False,
+        minor=False,
+        category_of=categories.__getitem__,
+        decode=lambda _: None,
+        default=no_consent("v"),
+        expires_at=lambda _: float("inf"),
+    )
+    assert verdict.blocked == ("_fbp", "_ga")
+    assert verdict.kept == b"session=a"
+    assert verdict.consent.granted == frozenset({"necessary"})
+
+
+def test_judge_narrows_accept_all_for_gpc() -> None:
+    all_token = token("functional", "analytics", "targeting")
+    verdict = verdicts().verdict(b"cookiegate=" + all_token + b"; _fbp=1; _ga=2", True, False)
+    assert "targeting" not in verdict.consent.granted and verdict.consent.gpc
+    assert verdict.blocked == ("_fbp",)
+
+
+def test_nothing_blocked_keeps_the_very_same_header_bytes() -> None:
+    header = b"cookiegate=" + token("functional", "analytics", "targeting") + b"; _fbp=1"
+    assert verdicts().verdict(header, False, False).kept is header
+
+
+def test_the_verdict_cache_is_bounded() -> None:
+    cache = verdicts()
+    for n in range(VERDICT_CACHE_SIZE + 10):
+        cache.verdict(b"_ga=%d" % n, False, False)
+    assert len(cache._verdicts) <= VERDICT_CACHE_SIZE
+
+
+def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
+    cache = verdicts()
+    headers = [(b"host", b"x"), (b"cookie", b"session=a")]
+    scope = {"type": "http", "path": "/", "headers": headers, "query_string": b"utm_source=x&q=1"}
+    marketing = MarketingParams(POLICY.marketing_params)
+    cache.resolve(scope, minor_hook=None, child_directed=False, marketing=marketing)
+    assert scope["headers"] is headers  # nothing blocked: the server's list, untouched
+    assert scope["query_string"] == b"utm_source=x&q=1"
+    assert get_consent(scope).granted == frozenset({"necessary"})
+
+    child = {
+        "type": "websocket",
+        "path": "/ws",
+        "headers": [(b"cookie", b"_fbp=1; session=a")],
+        "query_string": b"utm_source=x&q=1",
+    }
+    cache.resolve(child, minor_hook=lambda s: True, child_directed=False, marketing=marketing)
+    assert child["headers"] == [(b"cookie", b"session=a")]
+    assert child["query_string"] == b"q=1"
+    assert get_consent(child).minor
+
+
+def test_an_expired_cached_verdict_is_judged_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = verdicts()
+    header = b"cookiegate=" + token("analytics")
+    assert "analytics" in cache.verdict(header, False, False).consent.granted
+    later = time.time() + 7200
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cache.verdict(header, False, False).consent.granted == frozenset({"necessary"})
