@@ -100,7 +100,31 @@ def set_cookie_name(header_value: bytes) -> bytes:
     pair = header_value.partition(b";")[0]
     if b"=" not in pair:
         return b""
-    return pair.partition(b"=")[0].strip()
+    name, _, value = pair.partition(b"=")
+    name = name.strip()
+    if not _well_formed(name, value.strip()):
+        # ``_ga=1, _fbp=2`` is one cookie to a browser but two to a client or proxy that splits folded
+        # headers on commas: judged as the empty name, which no policy calls necessary.
+        return b""
+    return name
+
+
+def is_deletion(header_value: bytes) -> bool:
+    """Whether a Set-Cookie only deletes its cookie (``Max-Age`` <= 0): deleting needs no consent.
+
+    The consent API's "reject all" answer expires the trackers a visitor sent; dropping those headers as
+    "targeting cookies" would keep the trackers in the browser. Only ``Max-Age`` counts (the last one wins, as
+    in browsers, RFC 6265 §5.3); an ``Expires`` date alone is not trusted to be in the past.
+    """
+    pair, _, attributes = header_value.partition(b";")
+    if b"=" not in pair or set_cookie_name(header_value) != pair.partition(b"=")[0].strip():
+        return False
+    max_age: bytes | None = None
+    for attribute in attributes.split(b";"):
+        key, _, value = attribute.partition(b"=")
+        if key.strip().lower() == b"max-age":
+            max_age = value.strip()
+    return max_age is not None and (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit()))
 
 
 def expire_cookie(name: str, path: str = "/", domain: str | None = None, secure: bool = False) -> bytes:

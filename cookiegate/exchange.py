@@ -12,12 +12,15 @@ access, including the ones a client aborts or an app fails, leaves a record):
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection
+from cookiegate.consent import Consent, consent_set_cookie, narrow
 from cookiegate.response import rewrite_head
 from cookiegate.verdict import RequestFacts, Verdict
 
@@ -57,12 +60,17 @@ class _Conversation:
         expiries: tuple[tuple[bytes, bytes], ...] = ()
         if blocked and expire and gate.settings.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
-        head = rewrite_head(headers, self._verdict.consent.granted, gate.verdicts.category, expiries)
+        consent = self._verdict.consent
+        head = rewrite_head(headers, consent.granted, gate.verdicts.category, expiries)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
-        if head.headers is not headers:
+        out = head.headers
+        if head.flagged_minor and not consent.under14:
+            secure = self._scope.get("scheme") in _SECURE_SCHEMES
+            out = [*out, (b"set-cookie", _remembered_minor(gate, consent, secure))]
+        if out is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
-            message["headers"] = head.headers
+            message["headers"] = out
         return head.html, head.length_at
 
     def _log(self, outcome: str, status: int) -> None:
@@ -81,6 +89,21 @@ class _Conversation:
                 facts.forwarded,
                 outcome,
             )
+
+
+def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes:
+    """The consent cookie re-signed with the app's "under 14" flag, so the child's next requests are protected.
+
+    The app's ``X-Cookiegate-Minor: 1`` is sticky (개인정보 보호법 제22조의2): a chosen consent keeps its choice,
+    id and age with ``under14`` set (so targeting stays off); a visitor who has not chosen gets a signed
+    "not chosen, under 14" state, and the banner still asks. The consent API keeps ``under14`` through later
+    choices, as it does for the banner's own age answer.
+    """
+    if consent.chosen:
+        flagged = narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
+    else:
+        flagged = replace(consent, under14=True, minor=True, issued_at=int(time.time()))
+    return consent_set_cookie(gate.codec, flagged, max_age=gate.api.max_age, secure=secure)
 
 
 class Exchange(_Conversation):

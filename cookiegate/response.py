@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from cookiegate.consent import narrowed
-from cookiegate.cookies import set_cookie_name
+from cookiegate.cookies import is_deletion, set_cookie_name
 from cookiegate.minors import MINOR_RESPONSE_HEADER
 from cookiegate.policy import CATEGORIES, Category
 
@@ -30,13 +30,14 @@ class Head:
     """A rewritten ``http.response.start`` header list and what it says about the body.
 
     ``html`` is an uncompressed ``text/html`` body (one the banner may be injected into); ``length_at`` is the
-    index of ``content-length`` in ``headers`` (-1: none).
+    index of ``content-length`` in ``headers`` (-1: none); ``flagged_minor``: the app said "under 14".
     """
 
     headers: Sequence[tuple[bytes, bytes]]
     dropped: tuple[str, ...]
     html: bool
     length_at: int
+    flagged_minor: bool = False
 
 
 def rewrite_head(
@@ -59,6 +60,7 @@ def rewrite_head(
     length_at = -1
     content_type = b""
     encoded = False
+    flagged_minor = False
     for index, (name, value) in enumerate(headers):
         lowered = name
         if name not in _READ and (name.islower() or (lowered := name.lower()) not in _READ):
@@ -74,6 +76,7 @@ def rewrite_head(
         elif lowered == MINOR_RESPONSE_HEADER:
             minor_at = index
             if value.strip().lower() in _TRUE_FLAGS:
+                flagged_minor = True
                 granted = narrowed(granted, gpc=False, minor=True)
         else:
             encoded = value.strip().lower() != b"identity"
@@ -92,13 +95,13 @@ def rewrite_head(
         category = category_of(cookie)
         if category != "necessary":
             depends = True  # a visitor who granted less would not get this header
-        if not everything and category not in granted:
+        if not everything and category not in granted and not is_deletion(value):
             drop.add(index)
             dropped.append(cookie.decode("latin-1"))
     vary = headers[vary_at][1] if vary_at != -1 else None
     add_vary = depends and (vary is None or (b"cookie" not in vary.lower() and vary.strip() != b"*"))
     if not drop and not add_vary and not expiries:
-        return Head(headers, (), html, length_at)
+        return Head(headers, (), html, length_at, flagged_minor)
     out: Headers = [pair for index, pair in enumerate(headers) if index not in drop] if drop else list(headers)
     if add_vary:
         if vary is None:
@@ -109,4 +112,4 @@ def rewrite_head(
     if drop and length_at != -1:
         length_at -= sum(1 for index in drop if index < length_at)
     out.extend(expiries)
-    return Head(out, tuple(dropped), html, length_at)
+    return Head(out, tuple(dropped), html, length_at, flagged_minor)

@@ -15,13 +15,15 @@ from typing import Final
 from starlette.types import Scope
 
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
-from cookiegate.cookies import cookie_pairs, pair_value
+from cookiegate.cookies import pair_value, parse_cookie_header
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
 
 #: Where the resolved ``Consent`` lives in the scope the app gets (``get_consent`` reads it).
 SCOPE_KEY: Final = "cookiegate"
-_READ_HEADERS: Final = frozenset((b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded"))
+_READ_HEADERS: Final = frozenset(
+    (b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded", b"referer")
+)
 _CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
@@ -54,6 +56,7 @@ class RequestFacts:
     wants_html: bool = False
     forwarded_for: bytes | None = None
     forwarded: bytes | None = None
+    referer: bytes = b""
 
 
 def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestFacts:
@@ -72,6 +75,8 @@ def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestFacts:
             facts.wants_html = b"text/html" in value
         elif name == b"sec-gpc":
             facts.gpc = value.strip() == b"1"
+        elif name == b"referer":
+            facts.referer = value
         elif name == b"x-forwarded-for":
             facts.forwarded_for = value if facts.forwarded_for is None else facts.forwarded_for + b"," + value
         else:
@@ -99,7 +104,8 @@ def judge(
     """
     pairs: list[tuple[bytes, bytes, Category]] = []
     stored: Consent | None = None
-    for name, pair in cookie_pairs(cookie_header):
+    parsed = parse_cookie_header(cookie_header)
+    for name, pair in parsed.pairs:
         # The first consent cookie that verifies wins: a sibling subdomain can toss in a second cookie of
         # the same name (cookie tossing) but cannot sign one.
         if stored is None and name == _CONSENT_COOKIE_BYTES:
@@ -108,7 +114,12 @@ def judge(
     consent = narrow(stored or default, gpc=gpc, minor=minor)
     granted = consent.granted
     blocked = tuple(name.decode("latin-1") for name, _, category in pairs if category not in granted)
-    kept = b"; ".join(pair for _, pair, category in pairs if category in granted) if blocked else cookie_header
+    # Rebuilt from the well-formed pairs whenever anything was blocked or dropped as malformed: the app's
+    # parser, whichever it is, then finds only names the gate judged.
+    if blocked or parsed.dropped:
+        kept = b"; ".join(pair for _, pair, category in pairs if category in granted)
+    else:
+        kept = cookie_header
     return Verdict(consent, blocked, kept, expires_at(consent))
 
 
@@ -162,23 +173,44 @@ class Verdicts:
         """Judge a request (HTTP or WebSocket handshake) and edit ``scope`` in place to what the app may see.
 
         In place, as Starlette's own ``SessionMiddleware`` sets ``scope["session"]``: the server built this
-        scope for this request alone, and copying it costs more than the whole lookup. Only a blocked cookie
-        replaces the header list, and only a minor's query string is rewritten.
+        scope for this request alone, and copying it costs more than the whole lookup. Only a blocked or
+        malformed cookie replaces the header list, and only a minor's URL (query, path parameters) and Referer
+        are rewritten.
         """
         facts = read_request(scope["headers"])
         minor = child_directed or (minor_hook is not None and flagged_by_app(minor_hook, scope))
         verdict = self.verdict(facts.cookie, facts.gpc, minor)
         scope[SCOPE_KEY] = verdict.consent
-        if verdict.blocked:
+        if verdict.kept != facts.cookie:
             headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers
         if verdict.consent.minor:
-            query: bytes = scope.get("query_string", b"")
-            if query:
-                scope["query_string"] = marketing.strip(query)
+            _strip_marketing(scope, facts, marketing)
         return verdict, facts
+
+
+def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingParams) -> None:
+    """A child's campaign and click identifiers never reach the app (개인정보 보호법 제22조의2).
+
+    From the query string, from path parameters (``/shop;gclid=1``, in ``path`` and ``raw_path``), and from
+    the ``Referer``, which carries the landing URL into every next page view.
+    """
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        scope["query_string"] = marketing.strip(query)
+    path: str = scope["path"]
+    if ";" in path:
+        raw = path.encode("utf-8", "surrogatepass")
+        scope["path"] = marketing.strip_path(raw).decode("utf-8", "surrogatepass")
+    raw_path = scope.get("raw_path")
+    if raw_path and b";" in raw_path:
+        scope["raw_path"] = marketing.strip_path(raw_path)
+    if facts.referer:
+        cleaned = marketing.clean_referer(facts.referer)
+        if cleaned != facts.referer:
+            scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
 
 
 def get_consent(scope: Scope) -> Consent:
