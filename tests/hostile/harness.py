@@ -69,9 +69,10 @@ class Outcome:
         """Names of cookies the client would store (deletions the gate or API sent excluded)."""
         names = []
         for value in self.set_cookies():
-            pair = value.split(b";", 1)[0]
-            if b"max-age=0" in value.lower().replace(b" ", b"") and pair.rstrip().endswith(b"="):
-                continue
+            pair, *attributes = value.split(b";")
+            ages = [a.split(b"=", 1)[1].strip() for a in attributes if a.strip().lower().startswith(b"max-age=")]
+            if ages and (ages[-1] == b"0" or ages[-1].startswith(b"-")):
+                continue  # the browser deletes it (the last Max-Age wins, RFC 6265 §5.3)
             names.append(pair.split(b"=", 1)[0].strip().decode("latin-1") if b"=" in pair else "")
         return names
 
