@@ -12,6 +12,7 @@ from cookiegate.cookies import (
     cookie_pairs,
     expire_cookie,
     expiry_headers,
+    is_deletion,
     pair_value,
     parse_cookie_header,
     set_cookie_name,
@@ -85,3 +86,24 @@ def test_expiry_headers_stay_within_the_byte_budget() -> None:
     assert 0 < sum(len(n) + len(v) + 4 for n, v in headers) <= MAX_EXPIRY_BYTES + 512
     # Whole names only: each one expired for the host and both domains, in order.
     assert len(headers) % 3 == 0 and headers[0][1].startswith(b"tracker_0=")
+
+
+@pytest.mark.parametrize(
+    ("value", "deletes"),
+    [
+        (b"_fbp=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/", True),
+        (b"_fbp=x; max-age = -5", True),
+        (b"_fbp=x; Max-Age=0; Max-Age=100", False),  # the last Max-Age wins (RFC 6265 §5.3)
+        (b"_fbp=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT", False),  # Expires alone is not trusted
+        (b"_fbp=1", False),
+        (b"_ga=1, _fbp=2; Max-Age=0", False),
+        (b"session", False),
+    ],
+)
+def test_is_deletion(value: bytes, deletes: bool) -> None:
+    assert is_deletion(value) is deletes
+
+
+@pytest.mark.parametrize("value", [b"_ga=1, _fbp=2", b"_ga=1 _fbp=2", b'_ga="1', b"_ga=\x00"])
+def test_a_folded_or_malformed_set_cookie_is_judged_as_the_empty_name(value: bytes) -> None:
+    assert set_cookie_name(value) == b""

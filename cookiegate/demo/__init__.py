@@ -92,4 +92,5 @@ def run(*, host: str, port: int, data_dir: Path) -> None:
     import uvicorn
 
     print(f"cookiegate demo: http://{host}:{port}/  (data in {data_dir.resolve()})")
-    uvicorn.run(create_app(data_dir), host=host, port=port, log_level="warning")
+    # No proxy in front of the demo: trust no X-Forwarded-For (uvicorn's default trusts 127.0.0.1).
+    uvicorn.run(create_app(data_dir), host=host, port=port, log_level="warning", forwarded_allow_ips="")
