@@ -161,9 +161,7 @@ def expiry_headers(names: Iterable[str], domains: Iterable[str], secure: bool) -
     return headers
 
 
-_TOKEN_BYTES: Final = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+_TOKEN_BYTES: Final = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _is_token(name: str) -> bool:
