@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -61,3 +68,52 @@ def test_the_warning_names_the_fix(caplog: pytest.LogCaptureFixture) -> None:
     asyncio.run(wrapped({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert "--forwarded-allow-ips=''" in caplog.text
     assert "127.0.0.1, ::1" in caplog.text
+
+
+SERVED_APP = """
+import os
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from cookiegate import CookieGate
+
+async def where(request):
+    return PlainTextResponse(request.client.host)
+
+app = CookieGate(
+    Starlette(routes=[Route("/", where)]),
+    secret_keys=["forwarding-test-secret-0123456789"],
+    data_dir=os.environ["COOKIEGATE_DATA"],
+    access_log=False,
+)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("flags", "warns"), [([], True), (["--forwarded-allow-ips="], False)])
+def test_real_uvicorn_with_its_default_trust_gets_the_warning(tmp_path: Path, flags: list[str], warns: bool) -> None:
+    """Real uvicorn: its default trusts X-Forwarded-For from 127.0.0.1, so a local client forges its address."""
+    (tmp_path / "served.py").write_text(SERVED_APP)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "COOKIEGATE_DATA": str(tmp_path / "data"), "PYTHONPATH": str(tmp_path)}
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    command = [sys.executable, "-m", "uvicorn", "served:app", "--port", str(port), "--log-level", "warning", *flags]
+    server = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        forged = None
+        for _ in range(100):
+            try:
+                forged = httpx.get(f"http://127.0.0.1:{port}/", headers={"x-forwarded-for": "198.51.100.7"}).text
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert forged == ("198.51.100.7" if warns else "127.0.0.1")  # what the server did with the header
+        for _ in range(2):
+            httpx.get(f"http://127.0.0.1:{port}/")
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+    assert ("--forwarded-allow-ips=''" in stderr) is warns, stderr
+    assert stderr.count("X-Forwarded-For for peers") == (1 if warns else 0)  # once, not per request
