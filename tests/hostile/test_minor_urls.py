@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.types import Scope
@@ -96,7 +97,8 @@ def test_every_source_of_minor_status_strips(tmp_path: Path, source: str) -> Non
     def hook(scope: Scope) -> bool:
         return True
 
-    options = {"hook": {"is_minor": hook}, "child_directed": {"child_directed": True}}.get(source, {})
+    choices: dict[str, dict[str, Any]] = {"hook": {"is_minor": hook}, "child_directed": {"child_directed": True}}
+    options = choices.get(source, {})
     gate = make_gate(tmp_path, recording_app(), **options)
     headers = [(b"cookie", consent_cookie(ALL)), (b"referer", b"https://x.test/?gclid=1")]
     if source == "gpc-is-not-minor":
