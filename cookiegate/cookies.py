@@ -121,14 +121,15 @@ def is_deletion(header_value: bytes) -> bool:
     if b"max-age" not in header_value.lower():
         return False  # most Set-Cookie headers: one scan, no parsing
     pair, _, attributes = header_value.partition(b";")
-    if b"=" not in pair or set_cookie_name(header_value) != pair.partition(b"=")[0].strip():
-        return False
     max_age: bytes | None = None
     for attribute in attributes.split(b";"):
         key, _, value = attribute.partition(b"=")
         if key.strip().lower() == b"max-age":
             max_age = value.strip()
-    return max_age is not None and (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit()))
+    if max_age is None or not (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit())):
+        return False
+    # A folded ``_ga=1, _fbp=2; Max-Age=0`` would store ``_ga`` in a client that splits on the comma.
+    return b"=" in pair and set_cookie_name(header_value) == pair.partition(b"=")[0].strip()
 
 
 def expire_cookie(name: str, path: str = "/", domain: str | None = None, secure: bool = False) -> bytes:
