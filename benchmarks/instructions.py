@@ -4,10 +4,11 @@
 
 Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
 Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
-in a fresh ``python`` under ``valgrind --tool=callgrind`` twice, ``--small`` and ``--large`` requests long;
-start-up (imports, building the app, the lifespan) is the same in both runs, so
-``(I(large) - I(small)) / (large - small)`` is what one request costs. ``--kinds`` repeats this per visitor kind
-(shorter runs) and ``--no-time`` skips the native µs timing that is printed next to the counts.
+in a fresh ``python`` under ``valgrind --tool=callgrind``. The method is ``(I(large) - I(small)) / (large -
+small)``: start-up (imports, building the app, the lifespan) cancels out. Both counts come from one process:
+callgrind dumps its counters after request ``small`` and after request ``large`` (``--dump-before`` a marker
+call), so the second dump is exactly ``I(large) - I(small)``. ``--kinds`` repeats this per visitor kind (shorter
+runs, home page only) and ``--no-time`` skips the native CPU µs (process time, median of 5) printed beside.
 
 Writes ``instructions.json`` to ``--out`` (default: a new temp dir) and prints a table with ratios to bare.
 See DEVELOPERS.md ("Measuring the hot path") for how to read and profile the figures.
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,7 +72,9 @@ def _tokens() -> dict[str, bytes]:
 class Visitor:
     """One browser: a User-Agent, fixed cookies, and (with analytics) a GA4 cookie that ticks every few views."""
 
-    def __init__(self, kind: str, index: int, tokens: dict[str, bytes], rng: random.Random) -> None:
+    def __init__(
+        self, kind: str, index: int, tokens: dict[str, bytes], rng: random.Random, *, steady: bool = False
+    ) -> None:
         self.kind = kind
         self.views = 0
         self.user_agent = GOOGLEBOT if kind == "bot" else browser_user_agent(index).encode()
@@ -92,7 +96,7 @@ class Visitor:
             self.cookie = b""
         self.query = b"utm_source=x&gclid=y&item=3" if kind == "minor" else b""
         self.every = 1 if kind == "returning_ga4" else GA4_EVERY
-        if kind == "returning":
+        if steady:
             self.ga4 = False  # the per-kind "returning" case: the same Cookie header on every view
 
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -120,7 +124,8 @@ def requests(count: int, kind: str | None, seed: int = 7) -> Iterator[Scope]:
     rng = random.Random(seed)
     tokens = _tokens()
     kinds = list(MIX) if kind is None else [kind]
-    crowd = {k: [Visitor(k, i, tokens, rng) for i in range(IDENTITIES_PER_KIND)] for k in kinds}
+    steady = kind == "returning"
+    crowd = {k: [Visitor(k, i, tokens, rng, steady=steady) for i in range(IDENTITIES_PER_KIND)] for k in kinds}
     weights = [MIX[k] for k in kinds] if kind is None else [1]
     for _ in range(count):
         who = rng.choices(kinds, weights)[0]
@@ -161,10 +166,19 @@ def build(variant: str, data_dir: Path) -> ASGIApp:
     return CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir, access_log=variant == "gated_logged")
 
 
-async def serve(variant: str, count: int, kind: str | None, data_dir: Path) -> float:
-    """Run ``count`` requests through ``variant`` with a lifespan around them; the seconds the requests took."""
+#: One measured case: a name, the visitor kind (None: the mix), warm-up requests, measured requests.
+Case = tuple[str, str | None, int, int]
+
+
+async def serve(variant: str, cases: list[Case], data_dir: Path, mark: bool) -> list[float]:
+    """Run every case through one ``variant`` app inside a lifespan; the CPU seconds each measured part took.
+
+    With ``mark``, ``zlib.crc32`` is called before and after each case's measured requests: callgrind
+    (``--dump-before=zlib_crc32*``) writes its counters there, so dump ``2k`` holds exactly the instructions
+    of case ``k``'s measured requests, i.e. ``I(warm-up + measured) - I(warm-up)`` (nothing on the request
+    path calls ``crc32``). Start-up, imports and warm-ups fall into the odd dumps.
+    """
     app = build(variant, data_dir)
-    scopes = list(requests(count, kind))
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     replies: asyncio.Queue[Message] = asyncio.Queue()
     lifespan = asyncio.ensure_future(
@@ -172,63 +186,80 @@ async def serve(variant: str, count: int, kind: str | None, data_dir: Path) -> f
     )
     await inbox.put({"type": "lifespan.startup"})
     await replies.get()
-    started = time.perf_counter()
-    for scope in scopes:
-        await app(scope, _receive, _send)
-    elapsed = time.perf_counter() - started
+    spent = []
+    for _, kind, warm, measured in cases:
+        scopes = list(requests(warm + measured, kind))
+        for scope in scopes[:warm]:
+            await app(scope, _receive, _send)
+        if mark:
+            zlib.crc32(b"start")
+        started = time.process_time()
+        for scope in scopes[warm:]:
+            await app(scope, _receive, _send)
+        spent.append(time.process_time() - started)
+        if mark:
+            zlib.crc32(b"end")
     await inbox.put({"type": "lifespan.shutdown"})
     await replies.get()
     await lifespan
-    return elapsed
+    return spent
 
 
-def child(variant: str, count: int, kind: str | None) -> None:
+def child(variant: str, cases: list[Case], mark: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-        asyncio.run(serve(variant, count, kind, Path(tmp)))
+        asyncio.run(serve(variant, cases, Path(tmp), mark))
 
 
-def callgrind_total(variant: str, count: int, kind: str | None, work: Path) -> int:
-    """Instructions of one child process (and any it starts) under callgrind."""
-    tag = f"{variant}-{kind or 'mix'}-{count}"
-    out = work / f"callgrind.{tag}.%p"
+def encode_cases(cases: list[Case]) -> str:
+    return ",".join(f"{name}:{kind or ''}:{warm}:{measured}" for name, kind, warm, measured in cases)
+
+
+def decode_cases(text: str) -> list[Case]:
+    out: list[Case] = []
+    for item in text.split(","):
+        name, kind, warm, measured = item.split(":")
+        out.append((name, kind or None, int(warm), int(measured)))
+    return out
+
+
+def per_request(variant: str, cases: list[Case], work: Path) -> dict[str, float]:
+    """Instructions per measured request of every case, from one callgrind process for ``variant``."""
+    out = work / f"callgrind.{variant}"
     command = [
         "valgrind",
         "--tool=callgrind",
         "--trace-children=yes",
+        "--dump-before=zlib_crc32*",
         f"--callgrind-out-file={out}",
         sys.executable,
         str(Path(__file__).resolve()),
         "--child",
         variant,
-        "--count",
-        str(count),
+        "--cases",
+        encode_cases(cases),
     ]
-    if kind:
-        command += ["--kind", kind]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    total = 0
-    for path in work.glob(f"callgrind.{tag}.*"):
-        for line in path.read_text(errors="replace").splitlines():
-            if line.startswith(("summary:", "totals:")):
-                total += int(line.split()[1])
-                break
-    return total
+    figures: dict[str, float] = {}
+    for index, (name, _, _, measured) in enumerate(cases):
+        dumped = work / f"callgrind.{variant}.{2 * index + 2}"
+        totals = [line for line in dumped.read_text(errors="replace").splitlines() if line.startswith("summary:")]
+        if not totals:
+            raise RuntimeError(f"no totals in {dumped}: did valgrind find zlib_crc32?")
+        figures[name] = int(totals[0].split()[1]) / measured
+    return figures
 
 
-def per_request(variant: str, kind: str | None, small: int, large: int, work: Path, jobs: int) -> float:
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        big, little = pool.map(lambda n: callgrind_total(variant, n, kind, work), (large, small))
-    return (big - little) / (large - small)
-
-
-def native_us(variant: str, kind: str | None, count: int, repeats: int) -> float:
-    """Median wall µs per request over ``repeats`` native runs (noisy on a loaded machine; for orientation)."""
-    samples = []
+def native_us(variant: str, cases: list[Case], repeats: int) -> dict[str, float]:
+    """Median CPU µs (process time) per measured request over ``repeats`` native runs (noisy: orientation)."""
+    samples: list[list[float]] = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-            samples.append(asyncio.run(serve(variant, count, kind, Path(tmp))) / count * 1e6)
-    return statistics.median(samples)
+            samples.append(asyncio.run(serve(variant, cases, Path(tmp), False)))
+    return {
+        name: statistics.median(run[i] for run in samples) / measured * 1e6
+        for i, (name, _, _, measured) in enumerate(cases)
+    }
 
 
 def table(title: str, rows: dict[str, dict[str, float]], unit: str) -> None:
@@ -254,41 +285,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind-small", type=int, default=200)
     parser.add_argument("--kind-large", type=int, default=600)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--kind-variants", default="bare,gated", help="variants measured per visitor kind")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
     parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--kind", help=argparse.SUPPRESS)
+    parser.add_argument("--cases", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.count, args.kind)
+        child(args.child, decode_cases(args.cases), mark=True)
         return 0
     out: Path = args.out or Path(tempfile.mkdtemp(prefix="cookiegate-instructions-"))
     out.mkdir(parents=True, exist_ok=True)
     variants = [v for v in args.variants.split(",") if v]
-    kind_variants = [v for v in args.kind_variants.split(",") if v]
-    cases: list[tuple[str, str | None, int, int, list[str]]] = [("mix", None, args.small, args.large, variants)]
+    cases: list[Case] = [("mix", None, args.small, args.large - args.small)]
     if args.kinds:
-        cases += [(k, k, args.kind_small, args.kind_large, kind_variants) for k in KINDS]
+        cases += [(k, k, args.kind_small, args.kind_large - args.kind_small) for k in KINDS]
     results: dict[str, Any] = {
-        "method": "callgrind Ir, (I(large) - I(small)) / (large - small), PYTHONHASHSEED=0",
+        "method": "callgrind Ir of requests small+1..large, per request; PYTHONHASHSEED=0",
         "small": args.small,
         "large": args.large,
+        "kind_small": args.kind_small,
+        "kind_large": args.kind_large,
         "instructions": {},
         "us": {},
     }
-    with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp:
-        for name, kind, small, large, measured in cases:
-            work = Path(tmp)
-            results["instructions"][name] = {v: per_request(v, kind, small, large, work, args.jobs) for v in measured}
-            if not args.no_time:
-                results["us"][name] = {v: native_us(v, kind, large, 5) for v in measured}
-            print(name, {v: round(i) for v, i in results["instructions"][name].items()}, flush=True)
-            (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        counted = dict(zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp)), variants), strict=True))
+    for name, *_ in cases:
+        results["instructions"][name] = {v: counted[v][name] for v in variants}
+    if not args.no_time:
+        timed = {v: native_us(v, cases, 5) for v in variants}
+        for name, *_ in cases:
+            results["us"][name] = {v: timed[v][name] for v in variants}
+    (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
     table("instructions per request (callgrind)", results["instructions"], "Ir")
     if results["us"]:
-        table("µs per request (native, median of 5; noisy)", results["us"], "µs")
+        table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")
     return 0
 

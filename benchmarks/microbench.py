@@ -1,6 +1,6 @@
 """In-process cost of the gate per request: the ASGI app called directly, no sockets, no server.
 
-    .venv/bin/python benchmarks/microbench.py [--iterations 5000] [--repeats 7] [--json FILE]
+    .venv/bin/python benchmarks/microbench.py [--iterations 2000] [--repeats 5] [--json FILE]   # ~30 s
 
 For each visitor case the same prebuilt scope is sent through the bare shop and through the gate (without
 and with the access log); the figure is the median over ``--repeats`` of (total ``perf_counter_ns`` / number
@@ -204,8 +204,8 @@ async def measure(iterations: int, repeats: int) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=5000, help="calls per repeat")
-    parser.add_argument("--repeats", type=int, default=7, help="repeats; the median is reported")
+    parser.add_argument("--iterations", type=int, default=2000, help="calls per repeat")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     results = asyncio.run(measure(args.iterations, args.repeats))

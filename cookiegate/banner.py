@@ -68,18 +68,26 @@ class Banner:
             'data-cookiegate-state="'
         ).encode()
         self.enabled = enabled and bool(script)
-        self._tags: dict[Consent, bytes] = {}
+        # Keyed by the identity of a cached Consent (hashing the dataclass runs Python code: ~1 µs); the value
+        # holds the Consent itself, so the id cannot be reused while the entry lives.
+        self._tags: dict[int, tuple[Consent, bytes]] = {}
         self._bots: dict[bytes, bool] = {}
 
     def tag_for(self, consent: Consent, user_agent: bytes) -> bytes | None:
         """The tag to inject for this visitor, or None for a crawler (or with injection turned off)."""
-        if not self.enabled or (user_agent and self.is_bot(user_agent)):
+        if not self.enabled:
             return None
-        tag = self._tags.get(consent)
-        if tag is None:
-            if len(self._tags) >= TAG_CACHE_SIZE:
-                self._tags.clear()
-            tag = self._tags[consent] = self.build_tag(consent)
+        if user_agent:
+            bot = self._bots.get(user_agent)
+            if bot or (bot is None and self.is_bot(user_agent)):
+                return None
+        entry = self._tags.get(id(consent))
+        if entry is not None and entry[0] is consent:
+            return entry[1]
+        if len(self._tags) >= TAG_CACHE_SIZE:
+            self._tags.clear()
+        tag = self.build_tag(consent)
+        self._tags[id(consent)] = (consent, tag)
         return tag
 
     def build_tag(self, consent: Consent) -> bytes:
@@ -99,6 +107,21 @@ class Banner:
                 self._bots.clear()  # bounded: random User-Agents cost a regex each, never memory
             self._bots[user_agent] = known
         return known
+
+
+def inject_whole(start: Message, body: bytes, tag: bytes, length_at: int) -> bytes:
+    """A one-message HTML body with the tag inserted, and ``start``'s Content-Length made to match."""
+    rewritten = insert_tag(body, tag)
+    if rewritten is None:
+        return body
+    headers = list(start.get("headers", ()))
+    entry = (b"content-length", str(len(rewritten)).encode("ascii"))
+    if length_at == -1:
+        headers.append(entry)
+    else:
+        headers[length_at] = entry
+    start["headers"] = headers
+    return rewritten
 
 
 class Injection:
@@ -125,26 +148,14 @@ class Injection:
             return [self._stream(body, more)]
         self._start = None
         if not more:
-            rewritten = insert_tag(body, self._tag)
-            if rewritten is not None:
-                body = rewritten
-                self._set_length(start, len(body))
             self.done = True
+            body = inject_whole(start, body, self._tag, self._length_at)
             return [start, {"type": "http.response.body", "body": body, "more_body": False}]
         if self._length_at != -1:
             # A fixed-length stream cannot grow without buffering all of it: leave it alone.
             self.done = True
             return [start, {"type": "http.response.body", "body": body, "more_body": True}]
         return [start, self._stream(body, more)]
-
-    def _set_length(self, start: Message, length: int) -> None:
-        headers = list(start.get("headers", ()))
-        entry = (b"content-length", str(length).encode("ascii"))
-        if self._length_at == -1:
-            headers.append(entry)
-        else:
-            headers[self._length_at] = entry
-        start["headers"] = headers
 
     def _stream(self, body: bytes, more: bool) -> Message:
         data = self._buffer + body

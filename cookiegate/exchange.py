@@ -19,74 +19,84 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
-from cookiegate.banner import Injection
+from cookiegate.banner import Injection, inject_whole
 from cookiegate.consent import Consent, consent_set_cookie, narrow
 from cookiegate.response import rewrite_head
-from cookiegate.verdict import RequestFacts, Verdict
+from cookiegate.verdict import RequestFacts
 
 if TYPE_CHECKING:
     from cookiegate.middleware import CookieGate
 
 _SECURE_SCHEMES: Final = ("https", "wss")
+_perf_counter_ns: Final = time.perf_counter_ns
 
 
-class _Conversation:
-    """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record."""
+class _Conversation(RequestFacts):
+    """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record.
 
-    __slots__ = ("_facts", "_gate", "_scope", "_send", "_started_ns", "_verdict", "logged", "sent_bytes", "status")
+    It is the request's ``RequestFacts`` too, so resolving a request creates this one object and no other.
+    """
 
-    def __init__(
-        self, gate: CookieGate, scope: Scope, send: Send, verdict: Verdict, facts: RequestFacts, started_ns: int
-    ) -> None:
+    __slots__ = (
+        "_gate", "_held", "_injection", "_length_at", "_receive", "_scope", "_send", "_started_ns", "_tag",
+        "disconnected", "is_api", "logged", "sent_bytes", "status", "verdict",
+    )  # fmt: skip
+
+    def __init__(self, gate: CookieGate, scope: Scope, receive: Receive, send: Send) -> None:
+        self._started_ns = _perf_counter_ns()
         self._gate = gate
         self._scope = scope
+        self._receive = receive
         self._send = send
-        self._verdict = verdict
-        self._facts = facts
-        self._started_ns = started_ns
         self.status = 0
         self.sent_bytes = 0
         self.logged = False
+        self.disconnected = False
+        self._held: Message | None = None
+        self._injection: Injection | None = None
+        path: str = scope["path"]
+        prefix = gate.prefix
+        self.is_api = path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/")
+        self.verdict = verdict = gate.resolve(scope, self)
         if verdict.blocked:
-            gate.services.leaks.count_all("request", verdict.blocked, scope["path"])
+            gate.services.leaks.count_all("request", verdict.blocked, path)
 
     def _gate_headers(self, message: Message, *, expire: bool) -> tuple[bool, int]:
         """Rewrite ``message["headers"]`` for this visitor; (uncompressed HTML?, Content-Length index)."""
         gate = self._gate
         headers = message.get("headers", ())
-        if not isinstance(headers, list | tuple):
+        if not isinstance(headers, (list, tuple)):
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
-        blocked = self._verdict.blocked
+        blocked = self.verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
         if blocked and expire and gate.settings.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
-        consent = self._verdict.consent
-        head = rewrite_head(headers, consent.granted, gate.verdicts.category, expiries)
+        verdicts = gate.verdicts
+        consent = self.verdict.consent
+        head = rewrite_head(headers, consent.granted, verdicts.category, expiries, verdicts.categories)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
-        out = head.headers
         if head.flagged_minor and not consent.under14:
             secure = self._scope.get("scheme") in _SECURE_SCHEMES
-            out = [*out, (b"set-cookie", _remembered_minor(gate, consent, secure))]
-        if out is not headers:
+            head = head._replace(headers=[*head.headers, (b"set-cookie", _remembered_minor(gate, consent, secure))])
+        if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
-            message["headers"] = out
+            message["headers"] = head.headers
         return head.html, head.length_at
 
     def _log(self, outcome: str, status: int) -> None:
         self.logged = True
         access_log = self._gate.services.access_log
         if access_log is not None:
-            facts = self._facts
             access_log.log(
                 self._scope,
                 status,
                 self.sent_bytes,
                 self._started_ns,
-                self._verdict.consent,
-                facts.user_agent,
-                facts.forwarded_for,
-                facts.forwarded,
+                self.verdict.consent,
+                self.user_agent,
+                self.forwarded_for,
+                self.forwarded,
                 outcome,
             )
 
@@ -109,25 +119,7 @@ def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes
 class Exchange(_Conversation):
     """One HTTP request's send (and receive) wrapper; create one per request."""
 
-    __slots__ = ("_is_api", "_receive", "disconnected", "injection")
-
-    def __init__(
-        self,
-        gate: CookieGate,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        verdict: Verdict,
-        facts: RequestFacts,
-        started_ns: int,
-        *,
-        is_api: bool,
-    ) -> None:
-        super().__init__(gate, scope, send, verdict, facts, started_ns)
-        self._receive = receive
-        self._is_api = is_api
-        self.disconnected = False
-        self.injection: Injection | None = None
+    __slots__ = ()
 
     async def receive(self) -> Message:
         message = await self._receive()
@@ -138,32 +130,67 @@ class Exchange(_Conversation):
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.body":
-            if self.injection is not None:
+            if self._held is not None or self._injection is not None:
                 await self._inject(message)
                 return
-            await self._body(message)
+            # ``_body`` inlined: a coroutine per message is ~1.5k instructions on the hottest path.
+            size = len(message.get("body", b""))
+            if not message.get("more_body", False) and not self.logged:
+                self.sent_bytes += size
+                self._log("ok", self.status)
+                size = 0
+            try:
+                await self._send(message)
+            except OSError:
+                self.disconnected = True
+                raise
+            self.sent_bytes += size
             return
-        elif kind == "http.response.start":
+        if kind == "http.response.start":
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
-            html, length_at = self._gate_headers(message, expire=not self._is_api)
-            if html and self._facts.wants_html and not self._is_api:
-                tag = self._gate.banner.tag_for(self._verdict.consent, self._facts.user_agent)
+            html, length_at = self._gate_headers(message, expire=not self.is_api)
+            if html and self.wants_html and not self.is_api:
+                tag = self._gate.banner.tag_for(self.verdict.consent, self.user_agent)
                 if tag is not None:
-                    self.injection = Injection(tag, message, length_at)  # held until the body says how
+                    self._held, self._tag, self._length_at = message, tag, length_at  # until the body says how
                     return
+        else:
+            if self._held is not None:
+                # Not a body we can rewrite (a server extension such as ``http.response.pathsend``).
+                held, self._held = self._held, None
+                await self._forward(held)
+            if kind == "http.response.pathsend" and not self.logged:
+                self._log("ok", self.status)  # the server sends the file: this is the last message
         await self._forward(message)
 
     async def _inject(self, message: Message) -> None:
-        injection = self.injection
-        assert injection is not None  # only called while injecting
-        for out in injection.feed(message.get("body", b""), bool(message.get("more_body", False))):
-            if out["type"] == "http.response.body":
-                await self._body(out)
-            else:
-                await self._forward(out)
+        """Body messages of an HTML page getting the banner: one whole body (common) or a stream."""
+        body: bytes = message.get("body", b"")
+        more = bool(message.get("more_body", False))
+        start = self._held
+        self._held = None
+        if start is not None and not more:
+            body = inject_whole(start, body, self._tag, self._length_at)  # fixes start's Content-Length
+            self.sent_bytes = len(body)
+            if not self.logged:
+                self._log("ok", self.status)
+            try:
+                await self._send(start)
+                await self._send({"type": "http.response.body", "body": body})
+            except OSError:
+                self.disconnected = True
+                raise
+            return
+        injection = self._injection
+        if injection is None:
+            assert start is not None  # a held start or a stream under way
+            injection = self._injection = Injection(self._tag, start, self._length_at)
+        out = injection.feed(body, more)
         if injection.done:
-            self.injection = None
+            self._injection = None
+        for one in out:
+            await (self._body(one) if one["type"] == "http.response.body" else self._forward(one))
 
     async def _body(self, message: Message) -> None:
         size = len(message.get("body", b""))
@@ -172,9 +199,12 @@ class Exchange(_Conversation):
             # process is killed right after.
             self.sent_bytes += size
             self._log("ok", self.status)
-            await self._forward(message)
-            return
-        await self._forward(message)
+            size = 0
+        try:
+            await self._send(message)
+        except OSError:
+            self.disconnected = True
+            raise
         self.sent_bytes += size
 
     async def _forward(self, message: Message) -> None:

@@ -9,7 +9,6 @@ is resolved in ``__init__`` (no I/O there); nothing per request is stored on ``s
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -31,8 +30,6 @@ from cookiegate.useragents import warm as warm_user_agents
 from cookiegate.verdict import SCOPE_KEY, RequestFacts, Verdict, Verdicts, get_consent
 
 __all__ = ["SCOPE_KEY", "CookieGate", "GateSettings", "get_consent"]
-
-_perf_counter_ns = time.perf_counter_ns
 
 
 class CookieGate:
@@ -61,7 +58,6 @@ class CookieGate:
             secret_keys, version=policy.version, max_age_seconds=policy.consent_max_age_days * 86_400
         )
         self.prefix = config.prefix
-        self._prefix_slash = config.prefix + "/"
         self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version))
         self.banner = Banner(config.prefix, enabled=config.inject_banner)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
@@ -94,49 +90,46 @@ class CookieGate:
         self._started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope_type = scope["type"]
-        if scope_type == "http":
-            await self._http(scope, receive, send)
-        elif scope_type == "websocket":
-            await self._websocket(scope, receive, send)
-        elif scope_type == "lifespan":
-            await self._lifespan(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started_ns = _perf_counter_ns()
-        verdict, facts = self._resolve(scope)
-        path: str = scope["path"]
-        is_api = path == self.prefix or path.startswith(self._prefix_slash)
-        exchange = Exchange(self, scope, receive, send, verdict, facts, started_ns, is_api=is_api)
+        if scope["type"] != "http":
+            await self._not_http(scope, receive, send)
+            return
+        exchange = Exchange(self, scope, receive, send)
         try:
-            if is_api:
-                sent_names = [name.decode("latin-1") for name, _ in cookie_pairs(facts.cookie)]
+            if exchange.is_api:
+                sent_names = [name.decode("latin-1") for name, _ in cookie_pairs(exchange.cookie)]
                 await self.api(scope, exchange.receive, exchange.send, sent_names)
             else:
                 await self.app(scope, exchange.receive, exchange.send)
         except BaseException as error:
             exchange.failed(error)
             raise
-        exchange.returned()
+        if not exchange.logged:
+            exchange.returned()
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A handshake carries cookies too: resolved like HTTP, its response headers gated like HTTP's."""
-        started_ns = _perf_counter_ns()
-        verdict, facts = self._resolve(scope)
-        handshake = Handshake(self, scope, send, verdict, facts, started_ns)
-        try:
-            await self.app(scope, receive, handshake.send)
-        finally:
-            handshake.finish()
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type == "websocket":
+            # A handshake carries cookies too: resolved like HTTP, its response headers gated like HTTP's.
+            handshake = Handshake(self, scope, receive, send)
+            try:
+                await self.app(scope, receive, handshake.send)
+            finally:
+                handshake.finish()
+        elif scope_type == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
-    def _resolve(self, scope: Scope) -> tuple[Verdict, RequestFacts]:
+    def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
         """The one resolution HTTP and WebSocket share (starting the services without a lifespan)."""
         if not self._started:
             self._start_services()
         return self.verdicts.resolve(
-            scope, minor_hook=self.settings.is_minor, child_directed=self.child_directed, marketing=self.marketing
+            scope,
+            facts,
+            minor_hook=self.settings.is_minor,
+            child_directed=self.child_directed,
+            marketing=self.marketing,
         )
 
     def _start_services(self) -> None:

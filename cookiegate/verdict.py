@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from starlette.types import Scope
 
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
-from cookiegate.cookies import pair_value, parse_cookie_header
+from cookiegate.cookies import CookieHeader, pair_value, parse_cookie_header
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
 
@@ -31,59 +31,83 @@ VERDICT_CACHE_SIZE: Final = 8192
 VERDICT_HEADER_LIMIT: Final = 4096
 #: Distinct cookie names whose category is remembered (random names cost a classification each).
 CATEGORY_CACHE_SIZE: Final = 4096
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What one Cookie header means for one visitor: consent, names to block, the header the app gets.
 
-    ``kept`` is the Cookie header the app receives (the original bytes when nothing is blocked).
+    ``kept`` is the Cookie header the app receives when something is ``blocked`` (None: the header stays as
+    sent, so one verdict serves every header with the same cookie names).
     """
 
     consent: Consent
     blocked: tuple[str, ...]
-    kept: bytes
+    kept: bytes | None
     expires_at: float
 
 
-@dataclass(slots=True)
-class RequestFacts:
-    """The request headers the gate reads, from one pass over ``scope["headers"]``."""
+#: A judged verdict and its blocked names as raw bytes, stored per header shape.
+_Shape = tuple[Verdict, frozenset[bytes]]
 
-    cookie: bytes = b""
-    gpc: bool = False
-    user_agent: bytes = b""
-    wants_html: bool = False
+
+class RequestFacts:
+    """The request headers the gate reads, filled in one pass by ``read_request``.
+
+    A plain slotted class rather than a dataclass: the gate's per-request object (``exchange.Exchange``)
+    extends it, so the hot path creates one object per request, not two.
+    """
+
+    __slots__ = ("cookie", "forwarded", "forwarded_for", "gpc", "referer", "user_agent", "wants_html")
+
+    cookie: bytes
+    gpc: bool
+    user_agent: bytes
+    wants_html: bool
+    forwarded_for: bytes | None
+    forwarded: bytes | None
+    referer: bytes
+
+
+def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | None = None) -> RequestFacts:
+    """Everything the gate needs from the request headers, in one pass (written into ``into`` when given)."""
+    facts = RequestFacts() if into is None else into
+    cookie = user_agent = referer = b""
+    gpc = wants_html = False
     forwarded_for: bytes | None = None
     forwarded: bytes | None = None
-    referer: bytes = b""
-
-
-def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestFacts:
-    """Everything the gate needs from the request headers, in one pass."""
-    facts = RequestFacts()
-    cookies: list[bytes] = []
+    more_cookies: list[bytes] | None = None
     for name, value in headers:
         # One set lookup skips the ~10 headers a browser sends that the gate does not read.
         if name not in _READ_HEADERS:
             continue
         if name == b"cookie":
-            cookies.append(value)
+            if cookie:
+                # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".
+                more_cookies = [cookie] if more_cookies is None else more_cookies
+                more_cookies.append(value)
+            cookie = value
         elif name == b"user-agent":
-            facts.user_agent = value
+            user_agent = value
         elif name == b"accept":
-            facts.wants_html = b"text/html" in value
+            wants_html = b"text/html" in value
         elif name == b"sec-gpc":
-            facts.gpc = value.strip() == b"1"
+            gpc = value.strip() == b"1"
         elif name == b"referer":
-            facts.referer = value
+            referer = value
         elif name == b"x-forwarded-for":
-            facts.forwarded_for = value if facts.forwarded_for is None else facts.forwarded_for + b"," + value
+            forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
         else:
-            facts.forwarded = value if facts.forwarded is None else facts.forwarded + b"," + value
-    if cookies:
-        # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".
-        facts.cookie = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
+            forwarded = value if forwarded is None else forwarded + b"," + value
+    facts.cookie = cookie if more_cookies is None else b"; ".join(more_cookies)
+    facts.gpc = gpc
+    facts.user_agent = user_agent
+    facts.wants_html = wants_html
+    facts.forwarded_for = forwarded_for
+    facts.forwarded = forwarded
+    facts.referer = referer
     return facts
 
 
@@ -96,99 +120,132 @@ def judge(
     decode: Callable[[bytes], Consent | None],
     default: Consent,
     expires_at: Callable[[Consent], float],
+    pairs: CookieHeader | None = None,
 ) -> Verdict:
     """Decide what a Cookie header may carry for this visitor (pure: the callables do the lookups).
 
-    Works on raw bytes: no name is decoded unless it is blocked, as misses are common (analytics cookies
-    such as ``_ga_<id>`` change value on every page view).
+    Works on raw bytes: no name is decoded unless it is blocked. ``pairs`` is
+    ``parse_cookie_header(cookie_header)`` when the caller has it already. ``kept`` is None when the app may
+    get the header as it is; it is rebuilt from the well-formed pairs whenever anything was blocked or dropped
+    as malformed, so the app's parser, whichever it is, finds only names the gate judged.
     """
-    pairs: list[tuple[bytes, bytes, Category]] = []
+    parsed = parse_cookie_header(cookie_header) if pairs is None else pairs
+    judged: list[tuple[bytes, bytes, Category]] = []
     stored: Consent | None = None
-    parsed = parse_cookie_header(cookie_header)
     for name, pair in parsed.pairs:
         # The first consent cookie that verifies wins: a sibling subdomain can toss in a second cookie of
         # the same name (cookie tossing) but cannot sign one.
         if stored is None and name == _CONSENT_COOKIE_BYTES:
             stored = decode(pair_value(pair))
-        pairs.append((name, pair, category_of(name)))
+        judged.append((name, pair, category_of(name)))
     consent = narrow(stored or default, gpc=gpc, minor=minor)
     granted = consent.granted
-    blocked = tuple(name.decode("latin-1") for name, _, category in pairs if category not in granted)
-    # Rebuilt from the well-formed pairs whenever anything was blocked or dropped as malformed: the app's
-    # parser, whichever it is, then finds only names the gate judged.
-    if blocked or parsed.dropped:
-        kept = b"; ".join(pair for _, pair, category in pairs if category in granted)
-    else:
-        kept = cookie_header
+    blocked = tuple(name.decode("latin-1") for name, _, category in judged if category not in granted)
+    rebuild = blocked or parsed.dropped
+    kept = b"; ".join(pair for _, pair, category in judged if category in granted) if rebuild else None
     return Verdict(consent, blocked, kept, expires_at(consent))
 
 
 class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
-    __slots__ = ("_categories", "_verdicts", "codec", "default", "policy")
+    __slots__ = ("_shapes", "_verdicts", "categories", "codec", "default", "policy")
 
     def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent) -> None:
         self.policy = policy
         self.codec = codec
         self.default = default
         self._verdicts: dict[tuple[bytes, bool, bool], Verdict] = {}
-        self._categories: dict[bytes, Category] = {}
+        self._shapes: dict[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = {}
+        #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
+        self.categories: dict[bytes, Category] = {}
 
     def category(self, name: bytes) -> Category:
         """The policy category of a raw cookie name, through a bytes-keyed cache (no decoding on a hit)."""
-        category = self._categories.get(name)
+        category = self.categories.get(name)
         if category is None:
             category = self.policy.classify(name.decode("latin-1"))
-            if len(self._categories) >= CATEGORY_CACHE_SIZE:
-                self._categories.clear()  # bounded: random names cost a classification each, never memory
-            self._categories[name] = category
+            if len(self.categories) >= CATEGORY_CACHE_SIZE:
+                self.categories.clear()  # bounded: random names cost a classification each, never memory
+            self.categories[name] = category
         return category
 
     def verdict(self, cookie_header: bytes, gpc: bool, minor: bool) -> Verdict:
-        """``judge`` through the cache; a cached verdict is dropped once its consent has expired."""
+        """``judge`` through two cache levels; a cached verdict is dropped once its consent has expired.
+
+        First the exact header. Then its *shape*: the cookie names in order plus the consent cookie's value,
+        which is all a verdict depends on. A GA4 ``_ga_<id>`` cookie changes value on every page view (it
+        carries a hit counter), so the exact header rarely repeats while its shape almost always does.
+        """
         key = (cookie_header, gpc, minor)
         verdict = self._verdicts.get(key)
-        if verdict is not None and time.time() <= verdict.expires_at:
+        now = time.time()
+        if verdict is not None and now <= verdict.expires_at:
             return verdict
-        verdict = judge(
-            cookie_header,
-            gpc=gpc,
-            minor=minor,
-            category_of=self.category,
-            decode=self.codec.decode,
-            default=self.default,
-            expires_at=self.codec.expires_at,
+        parsed = parse_cookie_header(cookie_header)
+        pairs = parsed.pairs
+        shape_key = (
+            tuple([name for name, _ in pairs]),
+            tuple([pair for name, pair in pairs if name == _CONSENT_COOKIE_BYTES]),
+            gpc,
+            minor,
         )
+        shape = self._shapes.get(shape_key)
+        if shape is not None and now <= shape[0].expires_at:
+            known, blocked_names = shape
+            verdict = known
+            if known.blocked or parsed.dropped:
+                kept = b"; ".join([pair for name, pair in pairs if name not in blocked_names])
+                verdict = Verdict(known.consent, known.blocked, kept, known.expires_at)
+        else:
+            verdict = judge(
+                cookie_header,
+                gpc=gpc,
+                minor=minor,
+                category_of=self.category,
+                decode=self.codec.decode,
+                default=self.default,
+                expires_at=self.codec.expires_at,
+                pairs=parsed,
+            )
+            shape = (verdict, frozenset(name.encode("latin-1") for name in verdict.blocked))
+            if len(cookie_header) <= VERDICT_HEADER_LIMIT:
+                _bounded_put(self._shapes, shape_key, shape)
         if len(cookie_header) <= VERDICT_HEADER_LIMIT:
-            if len(self._verdicts) >= VERDICT_CACHE_SIZE:
-                # Bounded: a flood of distinct headers costs a re-parse each, never unbounded memory.
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
+            _bounded_put(self._verdicts, key, verdict)
         return verdict
 
     def resolve(
-        self, scope: Scope, *, minor_hook: MinorHook | None, child_directed: bool, marketing: MarketingParams
-    ) -> tuple[Verdict, RequestFacts]:
+        self,
+        scope: Scope,
+        facts: RequestFacts,
+        *,
+        minor_hook: MinorHook | None,
+        child_directed: bool,
+        marketing: MarketingParams,
+    ) -> Verdict:
         """Judge a request (HTTP or WebSocket handshake) and edit ``scope`` in place to what the app may see.
 
-        In place, as Starlette's own ``SessionMiddleware`` sets ``scope["session"]``: the server built this
-        scope for this request alone, and copying it costs more than the whole lookup. Only a blocked or
-        malformed cookie replaces the header list, and only a minor's URL (query, path parameters) and Referer
-        are rewritten.
+        ``facts`` receives what the request headers said. In place, as Starlette's own ``SessionMiddleware``
+        sets ``scope["session"]``: the server built this scope for this request alone, and a copy costs more
+        than the whole lookup. Only a blocked or malformed cookie replaces the header list; only a minor's URL
+        and Referer change.
         """
-        facts = read_request(scope["headers"])
+        read_request(scope["headers"], facts)
         minor = child_directed or (minor_hook is not None and flagged_by_app(minor_hook, scope))
-        verdict = self.verdict(facts.cookie, facts.gpc, minor)
-        scope[SCOPE_KEY] = verdict.consent
-        if verdict.kept != facts.cookie:
-            headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+        verdict = self._verdicts.get((facts.cookie, facts.gpc, minor))
+        if verdict is None or time.time() > verdict.expires_at:
+            verdict = self.verdict(facts.cookie, facts.gpc, minor)
+        consent = verdict.consent
+        scope[SCOPE_KEY] = consent
+        if verdict.kept is not None:
+            headers = [pair for pair in scope["headers"] if pair[0] != b"cookie"]
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers
-        if verdict.consent.minor:
+        if consent.minor:
             _strip_marketing(scope, facts, marketing)
-        return verdict, facts
+        return verdict
 
 
 def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingParams) -> None:
@@ -211,6 +268,13 @@ def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingPara
         cleaned = marketing.clean_referer(facts.referer)
         if cleaned != facts.referer:
             scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
+
+
+def _bounded_put(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(cache) >= VERDICT_CACHE_SIZE:
+        # Bounded: a flood of distinct headers costs a re-parse each, never unbounded memory.
+        cache.clear()
+    cache[key] = value
 
 
 def get_consent(scope: Scope) -> Consent:

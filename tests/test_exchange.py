@@ -199,3 +199,30 @@ def test_websocket_closed_before_accept_is_logged_denied(tmp_path: Path) -> None
     with pytest.raises(WebSocketDisconnect), TestClient(app).websocket_connect("/ws"):
         pass
     assert recorder.calls == [(403, 0, "ws-denied")]
+
+
+def test_a_pathsend_response_is_logged_ok_and_its_held_start_still_goes_out(tmp_path: Path) -> None:
+    async def file_page(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.pathsend", "path": "/srv/index.html"})
+
+    app, recorder = gate(file_page, tmp_path)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept", b"text/html")],
+        "query_string": b"",
+        "scheme": "http",
+    }
+    asyncio.run(app(scope, receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert recorder.calls == [(200, 0, "ok")]

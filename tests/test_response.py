@@ -72,3 +72,20 @@ def test_app_minor_flag_narrows_and_is_removed() -> None:
     assert all(n != b"x-cookiegate-minor" for n, _ in head.headers)
     off = rewrite_head([(b"X-Cookiegate-Minor", b"0"), (b"set-cookie", b"_fbp=1")], EVERYTHING, category_of)
     assert off.headers == [(b"set-cookie", b"_fbp=1"), (b"vary", b"Cookie")]
+
+
+def test_inlined_set_cookie_name_agrees_with_cookies_module() -> None:
+    from cookiegate.cookies import set_cookie_name
+
+    values = [b"_fbp=1", b" _ga = 2; Path=/", b"nameless", b"a;b=c", b"=v", b"x=", b"sid=a=b; HttpOnly", b""]
+    for value in values:
+        expected = set_cookie_name(value)
+        category = "necessary" if expected == b"probe" else "targeting"
+        seen: list[bytes] = []
+
+        def spy(name: bytes, category: Category = category, seen: list[bytes] = seen) -> Category:
+            seen.append(name)
+            return category
+
+        rewrite_head([(b"set-cookie", value)], NECESSARY, spy)
+        assert seen == [expected], value

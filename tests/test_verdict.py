@@ -11,6 +11,7 @@ from cookiegate.minors import MarketingParams
 from cookiegate.policy import Category, Policy
 from cookiegate.verdict import (
     VERDICT_CACHE_SIZE,
+    RequestFacts,
     Verdicts,
     get_consent,
     judge,
@@ -71,9 +72,26 @@ def test_judge_narrows_accept_all_for_gpc() -> None:
     assert verdict.blocked == ("_fbp",)
 
 
-def test_nothing_blocked_keeps_the_very_same_header_bytes() -> None:
+def test_nothing_blocked_leaves_the_header_as_sent() -> None:
     header = b"cookiegate=" + token("functional", "analytics", "targeting") + b"; _fbp=1"
-    assert verdicts().verdict(header, False, False).kept is header
+    verdict = verdicts().verdict(header, False, False)
+    assert verdict.kept is None and not verdict.blocked
+
+
+def test_a_changed_cookie_value_reuses_the_verdict_of_the_same_names() -> None:
+    cache = verdicts()
+    consent_cookie = b"cookiegate=" + token("analytics")
+    base = consent_cookie + b"; _fbp=1; _ga=1; _ga_XYZ=GS1.1.%d"
+    first = cache.verdict(base % 1, False, False)
+    second = cache.verdict(base % 2, False, False)
+    assert second.consent is first.consent and second.blocked == ("_fbp",)
+    assert second.kept == consent_cookie + b"; _ga=1; _ga_XYZ=GS1.1.2"
+    assert first.kept is not None and first.kept.endswith(b"GS1.1.1")
+    # Another consent token (another visitor) with the same names is judged on its own.
+    other = cache.verdict(
+        (b"cookiegate=" + token("targeting") + b"; _fbp=1; _ga=1; _ga_XYZ=GS1.1.%d") % 3, False, False
+    )
+    assert other.blocked == ("_ga", "_ga_XYZ")
 
 
 def test_the_verdict_cache_is_bounded() -> None:
@@ -88,7 +106,7 @@ def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
     headers = [(b"host", b"x"), (b"cookie", b"session=a")]
     scope = {"type": "http", "path": "/", "headers": headers, "query_string": b"utm_source=x&q=1"}
     marketing = MarketingParams(POLICY.marketing_params)
-    cache.resolve(scope, minor_hook=None, child_directed=False, marketing=marketing)
+    cache.resolve(scope, RequestFacts(), minor_hook=None, child_directed=False, marketing=marketing)
     assert scope["headers"] is headers  # nothing blocked: the server's list, untouched
     assert scope["query_string"] == b"utm_source=x&q=1"
     assert get_consent(scope).granted == frozenset({"necessary"})
@@ -99,7 +117,7 @@ def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
         "headers": [(b"cookie", b"_fbp=1; session=a")],
         "query_string": b"utm_source=x&q=1",
     }
-    cache.resolve(child, minor_hook=lambda s: True, child_directed=False, marketing=marketing)
+    cache.resolve(child, RequestFacts(), minor_hook=lambda s: True, child_directed=False, marketing=marketing)
     assert child["headers"] == [(b"cookie", b"session=a")]
     assert child["query_string"] == b"q=1"
     assert get_consent(child).minor
