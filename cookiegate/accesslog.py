@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Final
 
 import orjson
-import user_agents
 from starlette.types import Scope
 
 from cookiegate.consent import Consent
 from cookiegate.leaks import LeakCounter
 from cookiegate.policy import CATEGORIES
 from cookiegate.stores import ACCESS_COLUMNS, AccessStore
+from cookiegate.useragents import describe
 
 logger = logging.getLogger("cookiegate.accesslog")
 
@@ -196,13 +196,10 @@ def _parse_ip(text: str) -> IPAddress | None:
         return None
 
 
-@lru_cache(maxsize=8192)
 def describe_user_agent(raw: str) -> tuple[str, str, str, int]:
-    """(browser family, OS family, device family, is-bot) of a User-Agent; cached: a miss costs ~1 ms."""
-    if not raw:
-        return "", "", "", 0
-    agent = user_agents.parse(raw[:1024])
-    return agent.browser.family, agent.os.family, agent.device.family, int(agent.is_bot)
+    """(browser family, OS family, device family, is-bot) of a User-Agent (useragents.py: bounded, cached)."""
+    agent = describe(raw)
+    return agent.browser, agent.os, agent.device, int(agent.is_bot)
 
 
 # -- the spool ------------------------------------------------------------------------------------------

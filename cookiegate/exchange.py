@@ -13,12 +13,14 @@ access, including the ones a client aborts or an app fails, leaves a record):
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection, inject_whole
+from cookiegate.consent import Consent, consent_set_cookie, narrow
 from cookiegate.verdict import RequestFacts
 
 if TYPE_CHECKING:
@@ -69,11 +71,13 @@ class _Conversation(RequestFacts):
         if blocked and expire and gate.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
         verdicts = gate.verdicts
-        head = gate.rewrite_head(
-            headers, self.verdict.consent.granted, verdicts.category, expiries, verdicts.categories
-        )
+        consent = self.verdict.consent
+        head = gate.rewrite_head(headers, consent.granted, verdicts.category, expiries, verdicts.categories)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
+        if head.flagged_minor and not consent.under14:
+            secure = self._scope.get("scheme") in _SECURE_SCHEMES
+            head = head._replace(headers=[*head.headers, (b"set-cookie", _remembered_minor(gate, consent, secure))])
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
@@ -94,6 +98,21 @@ class _Conversation(RequestFacts):
                 self.forwarded,
                 outcome,
             )
+
+
+def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes:
+    """The consent cookie re-signed with the app's "under 14" flag, so the child's next requests are protected.
+
+    The app's ``X-Cookiegate-Minor: 1`` is sticky (개인정보 보호법 제22조의2): a chosen consent keeps its choice,
+    id and age with ``under14`` set (so targeting stays off); a visitor who has not chosen gets a signed
+    "not chosen, under 14" state, and the banner still asks. The consent API keeps ``under14`` through later
+    choices, as it does for the banner's own age answer.
+    """
+    if consent.chosen:
+        flagged = narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
+    else:
+        flagged = replace(consent, under14=True, minor=True, issued_at=int(time.time()))
+    return consent_set_cookie(gate.codec, flagged, max_age=gate.api.max_age, secure=secure)
 
 
 class Exchange(_Conversation):

@@ -128,8 +128,12 @@ def test_app_response_header_flags_minor_and_is_stripped(gate_client: Client) ->
     client = gate_client()
     accept(client, ["functional", "analytics", "targeting"])
     response = client.get("/echo?minor=1&set=_fbp&set=_ga")
-    assert names(response.headers.get_list("set-cookie")) == {"_ga"}
+    # The consent cookie comes back re-signed with the flag: the child's next requests stay protected.
+    assert names(response.headers.get_list("set-cookie")) == {"_ga", "cookiegate"}
     assert "x-cookiegate-minor" not in response.headers
+    seen = client.get("/echo?utm_source=x&q=1").json()
+    assert seen["query"] == "q=1"
+    assert "targeting" not in seen["granted"]
 
 
 def test_child_directed_site_treats_everyone_as_minor(gate_client: Client) -> None:
