@@ -2,44 +2,61 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench clean
+# One install stamp per set of extras, so each command installs only what it runs: the demo needs uvicorn;
+# the test suite also drives the demo, Chromium and (in its smoke test) the Locust benchmark.
+EXTRAS_demo      := demo
+EXTRAS_test      := demo,test,bench
+EXTRAS_bench     := bench
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint screenshots system-deps bench clean
+
+# The venv's bundled pip installs editable hatchling projects fine; upgrading it first cost ~9 s here.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[demo,test,bench]'
-	touch $(STAMP)
+
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	@echo "installing cookiegate[$(EXTRAS_$*)] into $(VENV) for make $*"
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS_$*)]'
+	touch $@
+
+# Everything, for development (the test set is the largest).
+$(VENV)/.installed: $(VENV)/.installed-test
+	touch $@
 
 ## Run the sample shop behind the gate on http://127.0.0.1:8000 (SQLite stores in ./cookiegate-data)
-demo: $(STAMP)
+demo: $(VENV)/.installed-demo
 	$(BIN)/cookiegate demo --host 127.0.0.1 --port 8000 --data-dir ./cookiegate-data
 
 ## Lint, type-check and run every test (installs Chromium for the browser tests when run as root)
-test: $(STAMP) system-deps lint
+test: $(VENV)/.installed-test system-deps lint
 	$(BIN)/python -m pytest --cov=cookiegate --cov-report=term:skip-covered
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check cookiegate tests benchmarks static
 	$(BIN)/mypy --strict cookiegate
 
 # Real browser for the banner tests: Debian's chromium (Playwright's own download does not work offline),
 # and a CJK font so Korean text renders in screenshots.
 system-deps:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium and fonts-noto-cjk (apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	else echo "chromium is not installed and this is not root: browser tests will be skipped"; fi
+		echo "system-deps: apt-get install chromium fonts-noto-cjk (real browser + Korean font for the banner tests; ~26 packages, no recommends)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; \
+	else echo "chromium or fonts-noto-cjk missing and not root: browser tests skip (and fail under CI=true)"; fi
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing postgresql (apt-get) for the PostgreSQL store tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+		echo "system-deps: apt-get install postgresql (a real server for the PostgreSQL store tests; no recommends)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; \
 	else echo "postgresql is not installed and this is not root: PostgreSQL tests will be skipped"; fi
 
+## Refresh the README's banner screenshots in docs/screenshots (the tests write theirs to a temp dir)
+screenshots: $(VENV)/.installed-test system-deps
+	COOKIEGATE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_banner_browser.py -k "axe or small_screen or phone or without_javascript"
+
 ## The Locust benchmark: bare vs gated vs gated+logged vs uvicorn --access-log (see benchmarks/README.md)
-bench: $(STAMP)
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -132,7 +132,8 @@ class ConsentAPI:
         await response(scope, receive, send)
 
     async def _route(self, request: Request, consent: Consent, sent_cookies: tuple[str, ...]) -> Response:
-        route = request.url.path[len(self.prefix) :]
+        # scope["path"], not request.url: a Host header such as "[" makes building the URL raise.
+        route = request.scope["path"][len(self.prefix) :]
         method = request.method
         if route == "/policy":
             _allow(method, ("GET", "HEAD"))
@@ -280,7 +281,7 @@ class ConsentAPI:
         self, request: Request, response: Response, consent: Consent, sent_cookies: tuple[str, ...]
     ) -> list[str]:
         """Set the signed cookie and expire what the browser sent of categories no longer granted."""
-        secure = request.url.scheme == "https"
+        secure = request.scope.get("scheme") == "https"
         response.set_cookie(
             CONSENT_COOKIE,
             self.codec.encode(consent),
@@ -323,7 +324,10 @@ def _refuse_cross_site(headers: Headers) -> None:
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    # At most 10 ASCII digits: int() of a 5,000-digit string raises ValueError (Python's digit limit).
+    if declared is not None and (
+        not declared.isascii() or not declared.isdigit() or len(declared) > 10 or int(declared) > MAX_BODY_BYTES
+    ):
         raise APIError(413, "too_large", f"the body may be at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -340,13 +344,24 @@ async def _read_body(request: Request) -> bytes:
 
 _Choice = tuple[list[Category], bool, "str | None", ConsentMethod, "str | None", tuple[str, ...]]
 _MAX_BROWSER_COOKIES: Final = 200
+#: Fields a consent form may carry: the banner's form sends at most eight.
+MAX_FORM_FIELDS: Final = 50
+
+
+def _shown(value: object) -> str:
+    """A value for an error message, bounded: ``repr`` of JSON nested ~1000 deep raises RecursionError."""
+    if isinstance(value, str):
+        return repr(value[:40] + ("…" if len(value) > 40 else ""))
+    if isinstance(value, bool | int | float) or value is None:
+        return repr(value)[:40]
+    return f"a {type(value).__name__}"
 
 
 def _validate_categories(values: Iterable[object]) -> list[Category]:
     granted: list[Category] = []
     for value in values:
         if not isinstance(value, str) or value not in CATEGORIES:
-            raise APIError(422, "unknown_category", f"{value!r} is not one of {list(CATEGORIES)}")
+            raise APIError(422, "unknown_category", f"{_shown(value)} is not one of {list(CATEGORIES)}")
         granted.append(value)
     return granted
 
@@ -355,7 +370,7 @@ def _parse_json_choice(body: bytes) -> _Choice:
     try:
         data: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise APIError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+        raise APIError(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):
         raise APIError(422, "invalid_body", 'send an object like {"granted": ["analytics"], "under14": false}')
     granted = data.get("granted")
@@ -368,7 +383,7 @@ def _parse_json_choice(body: bytes) -> _Choice:
     if locale is not None and locale not in ("ko", "en"):
         raise APIError(422, "invalid_locale", '"locale" must be "ko" or "en"')
     method = data.get("method", "api")
-    if method not in _CLIENT_METHODS:
+    if not isinstance(method, str) or method not in _CLIENT_METHODS:
         raise APIError(422, "invalid_method", '"method" must be "banner" or "api"')
     cookies = data.get("cookies", [])
     if (
@@ -377,7 +392,8 @@ def _parse_json_choice(body: bytes) -> _Choice:
         or not all(isinstance(n, str) and len(n) <= 256 for n in cookies)
     ):
         raise APIError(422, "invalid_cookies", f'"cookies" must be a list of at most {_MAX_BROWSER_COOKIES} names')
-    return _validate_categories(granted), under14, locale, method, None, tuple(cookies)
+    chosen: ConsentMethod = "banner" if method == "banner" else "api"
+    return _validate_categories(granted), under14, locale, chosen, None, tuple(cookies)
 
 
 def _parse_form_choice(body: bytes) -> _Choice:
@@ -385,7 +401,10 @@ def _parse_form_choice(body: bytes) -> _Choice:
         text = body.decode("ascii")
     except UnicodeDecodeError as exc:
         raise APIError(400, "invalid_form", "a form post must be URL-encoded ASCII") from exc
-    fields = parse_qsl(text, keep_blank_values=True, max_num_fields=50)
+    try:
+        fields = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:
+        raise APIError(413, "too_many_fields", f"a consent form has at most {MAX_FORM_FIELDS} fields") from exc
     values: dict[str, list[str]] = {}
     for key, value in fields:
         values.setdefault(key, []).append(value)

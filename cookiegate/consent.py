@@ -116,8 +116,10 @@ class ConsentCodec:
     """Signs and verifies the consent cookie with a list of keys, newest last, so keys can rotate.
 
     A consent signed with any listed key verifies; new consents are signed with the newest. Anything that
-    does not verify, is older than ``max_age_seconds`` or was given under another policy version decodes as
-    ``None`` (no consent), never as an error.
+    does not verify decodes as ``None`` (no consent), never as an error. A genuine consent that can no longer
+    be used (older than ``max_age_seconds``, given under another policy version) is no consent either, but it
+    keeps what protects the visitor: a child's under-14 answer stands until they answer again
+    (개인정보 보호법 제22조의2), on the first request and on every cached one after it.
     """
 
     __slots__ = ("_cache", "_max_age", "_signer", "_version", "secret_keys")
@@ -136,17 +138,23 @@ class ConsentCodec:
         self._cache: dict[bytes, Consent | None] = {}
 
     def encode(self, consent: Consent) -> str:
-        """The cookie value for ``consent`` (signed with the newest key)."""
-        payload = orjson.dumps(
-            {
-                "g": [c for c in CATEGORIES if c in consent.granted],
-                "v": consent.version,
-                "id": consent.consent_id,
-                "t": consent.issued_at,
-                "u": consent.under14,
-                **({"gm": consent.guardian_method, "ga": consent.guardian_at} if consent.guardian_method else {}),
-            }
-        )
+        """The cookie value for ``consent`` (signed with the newest key).
+
+        A visitor who has not chosen yet can still carry a signed under-14 flag (the app said so): ``"c":
+        false`` keeps that token from reading as a choice, so the banner still asks.
+        """
+        fields: dict[str, object] = {
+            "g": [c for c in CATEGORIES if c in consent.granted],
+            "v": consent.version,
+            "id": consent.consent_id or "",
+            "t": consent.issued_at,
+            "u": consent.under14,
+        }
+        if consent.guardian_method:
+            fields["gm"], fields["ga"] = consent.guardian_method, consent.guardian_at
+        if not consent.chosen:
+            fields["c"] = False
+        payload = orjson.dumps(fields)
         return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode("ascii")
 
     def decode(self, token: bytes, now: float | None = None) -> Consent | None:
@@ -154,9 +162,9 @@ class ConsentCodec:
         now = time.time() if now is None else now
         if token in self._cache:
             consent = self._cache[token]
-            if consent is None or now - consent.issued_at <= self._max_age:
+            if consent is None or not consent.chosen or now - consent.issued_at <= self._max_age:
                 return consent
-            return None
+            return self._unusable(consent.consent_id, consent.under14, expired=True)
         consent = self._verify(token, now)
         if len(self._cache) >= _CACHE_LIMIT:
             # A flood of forged tokens must not grow memory; a refill costs one HMAC per visitor.
@@ -176,8 +184,6 @@ class ConsentCodec:
             raw, signed_at = self._signer.unsign(token, return_timestamp=True)
         except BadData:
             return None
-        if now - signed_at.timestamp() > self._max_age:
-            return None
         try:
             data = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
         except (ValueError, orjson.JSONDecodeError):
@@ -191,15 +197,13 @@ class ConsentCodec:
         issued_at = data.get("t")
         if not isinstance(consent_id, str) or not isinstance(issued_at, int):
             return None
-        if data.get("v") != self._version:
-            # Given under another policy text: no consent now (re-ask), but the visitor keeps their consent
-            # id so the ledger links the renewal to their history, and a child stays a child.
-            return Consent(
-                granted=_NECESSARY,
-                version=self._version,
-                consent_id=consent_id,
-                under14=data.get("u") is True,
-            )
+        under14 = data.get("u") is True
+        if now - signed_at.timestamp() > self._max_age or now - issued_at > self._max_age:
+            return self._unusable(consent_id, under14, expired=True)
+        if data.get("v") != self._version or data.get("c") is False:
+            # Given under another policy text (or no choice yet): no consent now (re-ask), but the visitor keeps
+            # their consent id so the ledger links the renewal to their history, and a child stays a child.
+            return self._unusable(consent_id, under14, expired=False)
         guardian_method, guardian_at = data.get("gm"), data.get("ga", 0)
         if guardian_method is not None and (
             guardian_method not in GUARDIAN_METHODS or not isinstance(guardian_at, int)
@@ -210,11 +214,23 @@ class ConsentCodec:
             version=self._version,
             consent_id=consent_id,
             issued_at=issued_at,
-            under14=data.get("u") is True,
+            under14=under14,
             chosen=True,
             guardian_method=guardian_method,
             guardian_at=guardian_at if guardian_method else 0,
         )
+
+    def _unusable(self, consent_id: str | None, under14: bool, *, expired: bool) -> Consent | None:
+        """What a genuine but unusable consent still says: necessary only, the child's answer kept."""
+        if expired and not under14:
+            return None
+        return Consent(granted=_NECESSARY, version=self._version, consent_id=consent_id or None, under14=under14)
+
+
+def consent_set_cookie(codec: ConsentCodec, consent: Consent, *, max_age: int, secure: bool) -> bytes:
+    """The ``Set-Cookie`` value carrying ``consent`` (the attributes the consent API uses)."""
+    value = f"{CONSENT_COOKIE}={codec.encode(consent)}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax"
+    return (value + "; Secure" if secure else value).encode("ascii")
 
 
 def new_consent(granted: Iterable[str], *, version: str, under14: bool, consent_id: str | None = None) -> Consent:

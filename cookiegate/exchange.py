@@ -13,12 +13,14 @@ access, including the ones a client aborts or an app fails, leaves a record):
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate.banner import Injection, inject_whole
+from cookiegate.consent import Consent, consent_set_cookie, narrow
 from cookiegate.records.types import Outcome
 from cookiegate.verdict import RequestFacts
 
@@ -70,11 +72,13 @@ class _Conversation(RequestFacts):
         if blocked and expire and gate.expire_blocked:
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
         verdicts = gate.verdicts
-        head = gate.rewrite_head(
-            headers, self.verdict.consent.granted, verdicts.category, expiries, verdicts.categories
-        )
+        consent = self.verdict.consent
+        head = gate.rewrite_head(headers, consent.granted, verdicts.category, expiries, verdicts.categories)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
+        if head.flagged_minor and not consent.under14:
+            secure = self._scope.get("scheme") in _SECURE_SCHEMES
+            head = head._replace(headers=[*head.headers, (b"set-cookie", _remembered_minor(gate, consent, secure))])
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
@@ -95,6 +99,21 @@ class _Conversation(RequestFacts):
                 self.forwarded,
                 outcome,
             )
+
+
+def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes:
+    """The consent cookie re-signed with the app's "under 14" flag, so the child's next requests are protected.
+
+    The app's ``X-Cookiegate-Minor: 1`` is sticky (개인정보 보호법 제22조의2): a chosen consent keeps its choice,
+    id and age with ``under14`` set (so targeting stays off); a visitor who has not chosen gets a signed
+    "not chosen, under 14" state, and the banner still asks. The consent API keeps ``under14`` through later
+    choices, as it does for the banner's own age answer.
+    """
+    if consent.chosen:
+        flagged = narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
+    else:
+        flagged = replace(consent, under14=True, minor=True, issued_at=int(time.time()))
+    return consent_set_cookie(gate.codec, flagged, max_age=gate.api.max_age, secure=secure)
 
 
 class Exchange(_Conversation):
@@ -131,11 +150,16 @@ class Exchange(_Conversation):
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
             html, length_at = self._gate_headers(message, expire=not self.is_api)
-            if html and self.wants_html and not self.is_api:
-                tag = self._gate.banner.tag_for(self.verdict.consent, self.user_agent)
-                if tag is not None:
-                    self._held, self._tag, self._length_at = message, tag, length_at  # until the body says how
-                    return
+            if self.wants_html and not self.is_api:
+                banner = self._gate.banner
+                if html:
+                    tag = banner.tag_for(self.verdict.consent, self.user_agent)
+                    if tag is not None:
+                        # Held until the body says how; the page's <noscript> form goes in with the tag.
+                        self._held, self._tag, self._length_at = message, tag, length_at
+                        return
+                elif banner.enabled and not banner.warned_compressed:
+                    banner.notice_unrewritable(message.get("headers", []))
         else:
             if self._held is not None:
                 # Not a body we can rewrite (a server extension such as ``http.response.pathsend``).
@@ -152,7 +176,8 @@ class Exchange(_Conversation):
         start = self._held
         self._held = None
         if start is not None and not more:
-            body = inject_whole(start, body, self._tag, self._length_at)  # fixes start's Content-Length
+            # Fixes start's Content-Length.
+            body = inject_whole(start, body, self._tag, self._length_at, self._gate.banner.forms, self._scope)
             self.sent_bytes = len(body)
             if not self.logged:
                 self._log("ok", self.status)
@@ -166,7 +191,8 @@ class Exchange(_Conversation):
         injection = self._injection
         if injection is None:
             assert start is not None  # a held start or a stream under way
-            injection = self._injection = Injection(self._tag, start, self._length_at)
+            forms = self._gate.banner.forms
+            injection = self._injection = Injection(self._tag, start, self._length_at, forms, self._scope)
         out = injection.feed(body, more)
         if injection.done:
             self._injection = None

@@ -2,36 +2,66 @@
 
 A blocked request cookie means a script set it without consent (or it outlived a withdrawal); a blocked
 Set-Cookie means server code tried to set it. Both point at a page to fix or a name to classify.
+
+The counts are aggregates for a report, not a log: random cookie names and paths (a crawler, an attacker)
+must not turn them into thousands of rows a minute. Paths are normalised (ids and hashes become ``:id``,
+depth and length capped), and at most ``MAX_KEYS`` distinct (direction, name, path) keys are admitted per
+day; everything past that is folded into one ``OTHER`` key per direction.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Final, Literal
 
 Direction = Literal["request", "response"]
-_MAX_KEYS: Final = 10_000
+#: Distinct keys admitted per day: a site leaking more distinct (name, page) pairs than this has a
+#: problem the "other" bucket still shows.
+MAX_KEYS: Final = 2_000
+OTHER: Final = "(other)"
+_ADMIT_WINDOW_SECONDS: Final = 86_400
+_MAX_NAME: Final = 64
+_MAX_PATH: Final = 128
+_MAX_SEGMENTS: Final = 4
 #: Requests noted between two drains. The writer drains every 30 s; without it (no access log) the
 #: oldest notes fall off, so memory stays bounded either way.
 _MAX_PENDING: Final = 100_000
+#: Segments that are ids, not pages: digits, hex/uuid-ish, long tokens with a digit.
+_ID_SEGMENT: Final = re.compile(r"^(?:\d+|[0-9a-fA-F-]{8,}|(?=[^/]*\d)[A-Za-z0-9_.~-]{16,})$")
+
+
+def normalise_path(path: str) -> str:
+    """The page a path stands for: ``/order/12345/items`` and ``/order/98765/items`` count as one."""
+    segments = path.split("/", _MAX_SEGMENTS + 1)
+    cut = len(segments) > _MAX_SEGMENTS + 1
+    if cut:
+        segments = segments[: _MAX_SEGMENTS + 1]
+    normal = "/".join(":id" if _ID_SEGMENT.match(s) else s for s in segments)
+    if cut:
+        normal += "/…"
+    return normal[:_MAX_PATH]
 
 
 class LeakCounter:
-    """Counts of ``(direction, cookie name, path)``; bounded so random names cannot grow it.
+    """Counts of ``(direction, cookie name, page)``; bounded so random names and paths cannot grow it.
 
     The request path only appends one tuple to a deque (atomic in CPython, ~0.1 µs, no lock); the
     counting happens in ``drain``, on the writer's thread.
     """
 
-    __slots__ = ("_counts", "_lock", "_pending", "dropped")
+    __slots__ = ("_admitted", "_admitted_since", "_counts", "_lock", "_pending", "folded")
 
     def __init__(self) -> None:
         self._pending: deque[tuple[Direction, Sequence[str], str]] = deque(maxlen=_MAX_PENDING)
         self._counts: Counter[tuple[Direction, str, str]] = Counter()
+        self._admitted: set[tuple[Direction, str, str]] = set()
+        self._admitted_since = time.monotonic()
         self._lock = threading.Lock()
-        self.dropped = 0
+        self.folded = 0
 
     def count_all(self, direction: Direction, names: Sequence[str], path: str) -> None:
         """Note the cookies one request had blocked."""
@@ -39,16 +69,23 @@ class LeakCounter:
 
     def _fold(self) -> None:
         """Move pending notes into the counts (under ``_lock``)."""
-        pending, counts = self._pending, self._counts
+        if time.monotonic() - self._admitted_since > _ADMIT_WINDOW_SECONDS:
+            self._admitted.clear()  # a new day: the names leaking now get their own rows again
+            self._admitted_since = time.monotonic()
+        pending, counts, admitted = self._pending, self._counts, self._admitted
         while pending:
-            direction, names, path = pending.popleft()
-            path = path[:256]
-            for name in names:
-                key = (direction, name[:128], path)
-                if key in counts or len(counts) < _MAX_KEYS:
-                    counts[key] += 1
-                else:
-                    self.dropped += 1
+            direction, names, raw_path = pending.popleft()
+            path = normalise_path(raw_path)
+            for raw_name in names:
+                name = raw_name if len(raw_name) <= _MAX_NAME else raw_name[:_MAX_NAME] + "…"
+                key = (direction, name, path)
+                if key not in admitted:
+                    if len(admitted) >= MAX_KEYS:
+                        self.folded += 1
+                        key = (direction, OTHER, OTHER)
+                    else:
+                        admitted.add(key)
+                counts[key] += 1
 
     def drain(self) -> dict[tuple[Direction, str, str], int]:
         """The counts since the last drain (a writer persists them), resetting to zero."""

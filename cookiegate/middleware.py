@@ -9,6 +9,7 @@ is resolved in ``__init__`` (no I/O there); nothing per request is stored on ``s
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -21,11 +22,13 @@ from cookiegate.banner import Banner
 from cookiegate.consent import ConsentCodec, no_consent
 from cookiegate.cookies import cookie_pairs, expiry_headers
 from cookiegate.exchange import Exchange, Handshake
+from cookiegate.forwarding import warn_if_server_trusts_more
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
 from cookiegate.response import rewrite_head
 from cookiegate.services import Services, open_services
 from cookiegate.settings import GateOptions, GateSettings
+from cookiegate.useragents import warm as warm_user_agents
 from cookiegate.verdict import SCOPE_KEY, RequestFacts, Verdict, Verdicts, get_consent
 
 __all__ = ["SCOPE_KEY", "CookieGate", "GateSettings", "get_consent"]
@@ -62,7 +65,7 @@ class CookieGate:
         self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
         self.expire_blocked = config.expire_blocked and enforce
         self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=enforce)
-        self.banner = Banner(config.prefix, enabled=config.inject_banner)
+        self.banner = Banner(config.prefix, enabled=config.inject_banner, policy=policy)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
             policy.marketing_params if config.marketing_params is None else config.marketing_params
@@ -145,6 +148,10 @@ class CookieGate:
                 "cookiegate is in report-only mode: no cookie is blocked; would-be blocks are counted "
                 "(cookiegate report). Switch to mode='enforce' when the counts look right."
             )
+        # Compiling the User-Agent matchers takes ~0.5 s: off the event loop, before a crawler asks.
+        threading.Thread(target=warm_user_agents, name="cookiegate-ua-warm", daemon=True).start()
+        # Called from inside the server's call chain (lifespan or first request), where its settings show.
+        warn_if_server_trusts_more(self.settings.trusted_proxies)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Start the log writer and purge timer with the app, and drain them when it stops."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from cookiegate.consent import narrowed
+from cookiegate.cookies import is_deletion, set_cookie_name
 from cookiegate.minors import MINOR_RESPONSE_HEADER
 from cookiegate.policy import CATEGORIES, Category
 
@@ -27,13 +28,14 @@ class Head(NamedTuple):
     """A rewritten ``http.response.start`` header list and what it says about the body.
 
     ``html`` is an uncompressed ``text/html`` body (one the banner may be injected into); ``length_at`` is the
-    index of ``content-length`` in ``headers`` (-1: none).
+    index of ``content-length`` in ``headers`` (-1: none); ``flagged_minor``: the app said "under 14".
     """
 
     headers: Sequence[tuple[bytes, bytes]]
     dropped: tuple[str, ...]
     html: bool
     length_at: int
+    flagged_minor: bool = False
 
 
 def rewrite_head(
@@ -61,6 +63,7 @@ def rewrite_head(
     length_at = -1
     content_type = b""
     encoded = False
+    flagged_minor = False
     for index, (name, value) in enumerate(headers):
         lowered = name
         if name not in _READ and (name.islower() or (lowered := name.lower()) not in _READ):
@@ -76,6 +79,7 @@ def rewrite_head(
         elif lowered == MINOR_RESPONSE_HEADER:
             minor_at = index
             if value.strip().lower() in _TRUE_FLAGS:
+                flagged_minor = True
                 granted = narrowed(granted, gpc=False, minor=True)
         else:
             encoded = value.strip().lower() != b"identity"
@@ -98,16 +102,21 @@ def rewrite_head(
         name, equals, _ = value.partition(b"=")
         cookie = name.strip() if equals and b";" not in name else b""
         category = known.get(cookie) or category_of(cookie)
+        if not everything and category in granted and set_cookie_name(value) != cookie:
+            # Malformed (``_ga=1, _fbp=2``: two cookies to a client that splits folded headers on commas):
+            # judged as the empty name. Checked only for headers that would pass, so the hot path rarely pays.
+            cookie = b""
+            category = known.get(cookie) or category_of(cookie)
         if category != "necessary":
             depends = True  # a visitor who granted less would not get this header
-        if not everything and category not in granted:
+        if not everything and category not in granted and not is_deletion(value):
             dropped.append(cookie.decode("latin-1"))
             if enforce:
                 drop.add(index)
     vary = headers[vary_at][1] if vary_at != -1 else None
     add_vary = depends and (vary is None or (b"cookie" not in vary.lower() and vary.strip() != b"*"))
     if not drop and not add_vary and not expiries:
-        return Head(headers, (), html, length_at)
+        return Head(headers, (), html, length_at, flagged_minor)
     out: Headers = [pair for index, pair in enumerate(headers) if index not in drop] if drop else list(headers)
     if add_vary:
         if vary is None:
@@ -118,4 +127,4 @@ def rewrite_head(
     if drop and length_at != -1:
         length_at -= sum(1 for index in drop if index < length_at)
     out.extend(expiries)
-    return Head(out, tuple(dropped), html, length_at)
+    return Head(out, tuple(dropped), html, length_at, flagged_minor)

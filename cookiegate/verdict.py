@@ -15,13 +15,15 @@ from typing import Final, TypeVar
 from starlette.types import Scope
 
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
-from cookiegate.cookies import cookie_pairs, pair_value
+from cookiegate.cookies import CookieHeader, pair_value, parse_cookie_header
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
 
 #: Where the resolved ``Consent`` lives in the scope the app gets (``get_consent`` reads it).
 SCOPE_KEY: Final = "cookiegate"
-_READ_HEADERS: Final = frozenset((b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded"))
+_READ_HEADERS: Final = frozenset(
+    (b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded", b"referer")
+)
 _CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
@@ -58,7 +60,7 @@ class RequestFacts:
     extends it, so the hot path creates one object per request, not two.
     """
 
-    __slots__ = ("cookie", "forwarded", "forwarded_for", "gpc", "user_agent", "wants_html")
+    __slots__ = ("cookie", "forwarded", "forwarded_for", "gpc", "referer", "user_agent", "wants_html")
 
     cookie: bytes
     gpc: bool
@@ -66,12 +68,13 @@ class RequestFacts:
     wants_html: bool
     forwarded_for: bytes | None
     forwarded: bytes | None
+    referer: bytes
 
 
 def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | None = None) -> RequestFacts:
     """Everything the gate needs from the request headers, in one pass (written into ``into`` when given)."""
     facts = RequestFacts() if into is None else into
-    cookie = user_agent = b""
+    cookie = user_agent = referer = b""
     gpc = wants_html = False
     forwarded_for: bytes | None = None
     forwarded: bytes | None = None
@@ -92,6 +95,8 @@ def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | No
             wants_html = b"text/html" in value
         elif name == b"sec-gpc":
             gpc = value.strip() == b"1"
+        elif name == b"referer":
+            referer = value
         elif name == b"x-forwarded-for":
             forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
         else:
@@ -102,6 +107,7 @@ def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | No
     facts.wants_html = wants_html
     facts.forwarded_for = forwarded_for
     facts.forwarded = forwarded
+    facts.referer = referer
     return facts
 
 
@@ -114,16 +120,19 @@ def judge(
     decode: Callable[[bytes], Consent | None],
     default: Consent,
     expires_at: Callable[[Consent], float],
-    pairs: list[tuple[bytes, bytes]] | None = None,
+    pairs: CookieHeader | None = None,
 ) -> Verdict:
     """Decide what a Cookie header may carry for this visitor (pure: the callables do the lookups).
 
-    Works on raw bytes: no name is decoded unless it is blocked. ``pairs`` is ``cookie_pairs(cookie_header)``
-    when the caller has it already.
+    Works on raw bytes: no name is decoded unless it is blocked. ``pairs`` is
+    ``parse_cookie_header(cookie_header)`` when the caller has it already. ``kept`` is None when the app may
+    get the header as it is; it is rebuilt from the well-formed pairs whenever anything was blocked or dropped
+    as malformed, so the app's parser, whichever it is, finds only names the gate judged.
     """
+    parsed = parse_cookie_header(cookie_header) if pairs is None else pairs
     judged: list[tuple[bytes, bytes, Category]] = []
     stored: Consent | None = None
-    for name, pair in cookie_pairs(cookie_header) if pairs is None else pairs:
+    for name, pair in parsed.pairs:
         # The first consent cookie that verifies wins: a sibling subdomain can toss in a second cookie of
         # the same name (cookie tossing) but cannot sign one.
         if stored is None and name == _CONSENT_COOKIE_BYTES:
@@ -132,7 +141,8 @@ def judge(
     consent = narrow(stored or default, gpc=gpc, minor=minor)
     granted = consent.granted
     blocked = tuple(name.decode("latin-1") for name, _, category in judged if category not in granted)
-    kept = b"; ".join(pair for _, pair, category in judged if category in granted) if blocked else None
+    rebuild = blocked or parsed.dropped
+    kept = b"; ".join(pair for _, pair, category in judged if category in granted) if rebuild else None
     return Verdict(consent, blocked, kept, expires_at(consent))
 
 
@@ -173,7 +183,8 @@ class Verdicts:
         now = time.time()
         if verdict is not None and now <= verdict.expires_at:
             return verdict
-        pairs = cookie_pairs(cookie_header)
+        parsed = parse_cookie_header(cookie_header)
+        pairs = parsed.pairs
         shape_key = (
             tuple([name for name, _ in pairs]),
             tuple([pair for name, pair in pairs if name == _CONSENT_COOKIE_BYTES]),
@@ -184,7 +195,7 @@ class Verdicts:
         if shape is not None and now <= shape[0].expires_at:
             known, blocked_names = shape
             verdict = known
-            if known.blocked:
+            if known.blocked or parsed.dropped:
                 kept = b"; ".join([pair for name, pair in pairs if name not in blocked_names])
                 verdict = Verdict(known.consent, known.blocked, kept, known.expires_at)
         else:
@@ -196,7 +207,7 @@ class Verdicts:
                 decode=self.codec.decode,
                 default=self.default,
                 expires_at=self.codec.expires_at,
-                pairs=pairs,
+                pairs=parsed,
             )
             shape = (verdict, frozenset(name.encode("latin-1") for name in verdict.blocked))
             if len(cookie_header) <= VERDICT_HEADER_LIMIT:
@@ -218,7 +229,8 @@ class Verdicts:
 
         ``facts`` receives what the request headers said. In place, as Starlette's own ``SessionMiddleware``
         sets ``scope["session"]``: the server built this scope for this request alone, and a copy costs more
-        than the whole lookup. Only a blocked cookie replaces the header list, only a minor's query changes.
+        than the whole lookup. Only a blocked or malformed cookie replaces the header list; only a minor's URL
+        and Referer change.
         """
         read_request(scope["headers"], facts)
         minor = child_directed or (minor_hook is not None and flagged_by_app(minor_hook, scope))
@@ -227,16 +239,36 @@ class Verdicts:
             verdict = self.verdict(facts.cookie, facts.gpc, minor)
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
-        if verdict.blocked and self.enforce:
+        if verdict.kept is not None and self.enforce:  # report-only mode hands the app its header as sent
             headers = [pair for pair in scope["headers"] if pair[0] != b"cookie"]
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers
         if consent.minor:
-            query: bytes = scope.get("query_string", b"")
-            if query:
-                scope["query_string"] = marketing.strip(query)
+            _strip_marketing(scope, facts, marketing)
         return verdict
+
+
+def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingParams) -> None:
+    """A child's campaign and click identifiers never reach the app (개인정보 보호법 제22조의2).
+
+    From the query string, from path parameters (``/shop;gclid=1``, in ``path`` and ``raw_path``), and from
+    the ``Referer``, which carries the landing URL into every next page view.
+    """
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        scope["query_string"] = marketing.strip(query)
+    path: str = scope["path"]
+    if ";" in path:
+        raw = path.encode("utf-8", "surrogatepass")
+        scope["path"] = marketing.strip_path(raw).decode("utf-8", "surrogatepass")
+    raw_path = scope.get("raw_path")
+    if raw_path and b";" in raw_path:
+        scope["raw_path"] = marketing.strip_path(raw_path)
+    if facts.referer:
+        cleaned = marketing.clean_referer(facts.referer)
+        if cleaned != facts.referer:
+            scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
 
 
 def _bounded_put(cache: dict[_K, _V], key: _K, value: _V) -> None:

@@ -85,6 +85,7 @@ class DemoServer:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--no-proxy-headers",  # as `cookiegate demo`: no local client may forge its address
             ],
             cwd=ROOT,
             env=env,

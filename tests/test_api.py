@@ -144,6 +144,10 @@ def test_cross_site_changes_are_refused(gate_client: Client, headers: dict[str, 
         (b"choice=everything", "application/x-www-form-urlencoded", 422, "invalid_choice"),
         (b"granted=%FF\xff", "application/x-www-form-urlencoded", 400, "invalid_form"),
         (b'{"granted": [' + b'"analytics",' * 3000 + b'"analytics"]}', "application/json", 413, "too_large"),
+        (b'{"granted": [' + b"[" * 1000 + b"]" * 1000 + b"]}", "application/json", 422, "unknown_category"),
+        (b"[" * 2000 + b"]" * 2000, "application/json", 400, "invalid_json"),
+        (b'{"granted": [], "method": []}', "application/json", 422, "invalid_method"),
+        (b"&".join(b"f%d=1" % i for i in range(60)), "application/x-www-form-urlencoded", 413, "too_many_fields"),
     ],
 )
 def test_malformed_bodies_get_a_clear_4xx(
@@ -258,3 +262,22 @@ def test_policy_change_re_asks_and_records_a_renewal(gate_client: Client, tmp_pa
     assert again["under14"] is True and "targeting" not in again["granted"]
     methods = [e["method"] for e in renewed.get("/_cookiegate/consent").json()["history"]]
     assert methods == ["api", "policy-renewal"]
+
+
+@pytest.mark.parametrize("host", ["[", "shop.test:99999", "a b", "\u00ff"])
+def test_a_broken_host_header_is_no_500(gate_client: Client, host: str) -> None:
+    client = gate_client()
+    headers = {"host": host.encode("utf-8")}
+    assert client.get("/_cookiegate/policy", headers=headers).status_code == 200
+    assert client.post("/_cookiegate/consent", json={"granted": []}, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("length", ["9" * 5000, "١٢", "-1", "1e3"])
+def test_a_broken_content_length_is_a_413(gate_client: Client, length: str) -> None:
+    client = gate_client()
+    response = client.post(
+        "/_cookiegate/consent",
+        content=b'{"granted": []}',
+        headers={"content-type": "application/json", "content-length": length.encode()},
+    )
+    assert response.status_code == 413

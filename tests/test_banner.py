@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -11,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from cookiegate import CookieGate
 from cookiegate.banner import insert_tag
 
 Client = Callable[..., TestClient]
@@ -70,7 +74,7 @@ def test_tag_goes_before_head_end_with_state_and_length_fixed(gate_client: Clien
 def test_streamed_html_gets_the_tag_even_when_head_end_is_split(gate_client: Client) -> None:
     body = gate_client(app()).get("/stream", headers=HTML).text
     assert body.count("data-cookiegate-state=") == 1
-    assert body.endswith("<body>streamed</body></html>")
+    assert body.endswith("</noscript>streamed</body></html>")  # the no-JS form right after <body>
 
 
 def test_fixed_length_stream_and_pages_with_the_banner_are_left_alone(gate_client: Client) -> None:
@@ -141,3 +145,39 @@ def test_injection_fixes_content_length_and_streams_without_one() -> None:
     second = streaming.feed(b"ad><body>", False)
     assert b"".join(m["body"] for m in first[1:] + second) == b"<html><head><T></head><body>"
     assert streaming.done
+
+
+def _gzip_app(*, gzip_outside: bool, tmp_path: Path) -> Starlette:
+    """The shop with GZipMiddleware and the gate; in Starlette the middleware added last runs first."""
+    shop = Starlette(routes=[Route("/", page)])
+    if gzip_outside:  # the order the warning asks for
+        shop.add_middleware(CookieGate, secret_keys=["k" * 32], data_dir=tmp_path)
+        shop.add_middleware(GZipMiddleware, minimum_size=10)
+    else:
+        shop.add_middleware(GZipMiddleware, minimum_size=10)
+        shop.add_middleware(CookieGate, secret_keys=["k" * 32], data_dir=tmp_path)
+    return shop
+
+
+def test_html_compressed_inside_the_gate_warns_once_with_the_order_to_use(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gzip_headers = {**HTML, "accept-encoding": "gzip"}
+    wrong_order = _gzip_app(gzip_outside=False, tmp_path=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cookiegate"), TestClient(wrong_order) as client:
+        for _ in range(3):
+            assert "data-cookiegate" not in client.get("/", headers=gzip_headers).text
+        client.get("/", headers={"accept": "application/json", "accept-encoding": "gzip"})
+    warnings = [r.getMessage() for r in caplog.records if "already compressed" in r.getMessage()]
+    assert len(warnings) == 1, "once, not once per request"
+    assert "Content-Encoding: gzip" in warnings[0]
+    assert "app.add_middleware(CookieGate, secret_keys=[...])\n    app.add_middleware(GZipMiddleware)" in warnings[0]
+
+
+def test_gzip_outside_the_gate_gets_the_banner_and_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    right_order = _gzip_app(gzip_outside=True, tmp_path=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cookiegate"), TestClient(right_order) as client:
+        response = client.get("/", headers={**HTML, "accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text.count("data-cookiegate-state=") == 1
+    assert not [r for r in caplog.records if "already compressed" in r.getMessage()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ from cookiegate import Policy
 from tests.browser_support import CHROMIUM_ARGS, ROOT, DemoServer, chromium_path
 
 BANNER_DIR = ROOT / "static" / "consent-banner"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 IN_ORDER = ["analytics", "analytics-inline", "functional-inline", "targeting", "targeting-inline"]
 CLASSIFY = Policy.default().classify
 
@@ -44,6 +44,15 @@ def test_shipped_assets_are_built_and_within_budget(capsys: pytest.CaptureFixtur
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp dir, so a test run leaves the tree clean; ``make screenshots`` points it at docs/screenshots."""
+    chosen = os.environ.get("COOKIEGATE_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -384,7 +393,7 @@ def test_keyboard_only_flow(page: Any, server: DemoServer) -> None:
 
 
 @pytest.mark.browser
-def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: DemoServer) -> None:
+def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: DemoServer, screenshots: Path) -> None:
     # 320 CSS px wide (WCAG reflow), then 640x360 = a 1280x720 window at 200% zoom.
     ctx = browser.new_context(
         locale="ko-KR", viewport={"width": 320, "height": 640}, color_scheme="dark", reduced_motion="reduce"
@@ -401,8 +410,7 @@ def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: De
         background = banner(page).evaluate("e => getComputedStyle(e).backgroundColor")
         assert background == "rgb(31, 31, 36)", "dark mode"
         assert banner(page).evaluate("e => getComputedStyle(e).animationName") == "none", "reduced motion"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "banner-ko-320-dark.png"))
+        page.screenshot(path=str(screenshots / "banner-ko-320-dark.png"))
 
         page.set_viewport_size({"width": 640, "height": 360})
         page.locator(".cg [data-a=set]").click()
@@ -415,10 +423,78 @@ def test_small_screen_zoom_dark_mode_and_reduced_motion(browser: Any, server: De
         ctx.close()
 
 
+def _uncovered(page: Any, element: Any) -> bool:
+    """True when the element's centre is the element itself (or inside it), not something drawn over it."""
+    return bool(
+        element.evaluate(
+            """e => { const r = e.getBoundingClientRect();
+                      const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                      return !!top && (top === e || e.contains(top)); }"""
+        )
+    )
+
+
+def _inside_viewport(box: dict[str, float], width: int, height: int) -> bool:
+    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A 360 x 640 CSS px phone, the most common small Android viewport."""
+    ctx = browser.new_context(locale="ko-KR", viewport={"width": 360, "height": 640}, reduced_motion="reduce")
+    ctx.set_default_timeout(8000)
+    yield ctx.new_page()
+    ctx.close()
+
+
+@pytest.mark.browser
+def test_phone_settings_keep_their_buttons_in_reach(phone: Any, server: DemoServer, screenshots: Path) -> None:
+    open_shop(phone, server)
+    phone.locator(".cg [data-a=set]").click()
+    dialog = settings(phone)
+    assert dialog.evaluate("e => e.scrollHeight > e.clientHeight * 2"), "the purposes are longer than the screen"
+    for action in ("save", "all", "none"):
+        button = dialog.locator(f"[data-a={action}]")
+        assert _inside_viewport(button.bounding_box(), 360, 640), f"{action} is on screen without scrolling"
+        assert _uncovered(phone, button), f"{action} is not hidden under anything"
+    boxes = [dialog.locator(f"[data-a={a}]").bounding_box() for a in ("save", "all", "none")]
+    assert len({round(b["y"]) for b in boxes}) == 1 and len({round(b["width"]) for b in boxes}) == 1, "one row, equal"
+    phone.screenshot(path=str(screenshots / "settings-ko-360.png"))
+
+    # Tabbing down the list never leaves the focused switch under the sticky bar (WCAG 2.2 SC 2.4.11).
+    bar_top = dialog.locator(".cg-f").bounding_box()["y"]
+    for key in ("functional", "analytics", "targeting"):
+        while not phone.evaluate("k => document.activeElement.id === 'cg-c-' + k", key):
+            phone.keyboard.press("Tab")
+        focused = dialog.locator(f"#cg-c-{key}").bounding_box()
+        assert focused["y"] + focused["height"] <= bar_top, f"{key} switch focused under the action bar"
+    phone.keyboard.press("Space")
+    dialog.locator("[data-a=save]").click()
+    phone.locator(".cg-re").wait_for(state="visible")
+    assert phone.evaluate("cookiegate.consent()")["granted"] == ["necessary", "targeting"]
+
+
+@pytest.mark.browser
+def test_phone_reopen_button_leaves_the_end_of_the_page_readable(
+    phone: Any, server: DemoServer, screenshots: Path
+) -> None:
+    open_shop(phone, server)
+    choose(phone, "none")
+    phone.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    reopen = phone.locator(".cg-re").bounding_box()
+    assert _inside_viewport(reopen, 360, 640)
+    for link in phone.locator("footer a").all():
+        box = link.bounding_box()
+        overlaps = box["x"] < reopen["x"] + reopen["width"] and reopen["x"] < box["x"] + box["width"]
+        overlaps = overlaps and box["y"] < reopen["y"] + reopen["height"] and reopen["y"] < box["y"] + box["height"]
+        assert not overlaps and _uncovered(phone, link), f"{link.inner_text()} is under the reopen button"
+    phone.screenshot(path=str(screenshots / "reopen-ko-360.png"))
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize(("lang", "scheme"), [("ko", "light"), ("en", "light"), ("ko", "dark")])
 def test_axe_finds_no_serious_violation_on_either_layer(
-    browser: Any, server: DemoServer, lang: str, scheme: str
+    browser: Any, server: DemoServer, screenshots: Path, lang: str, scheme: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -439,7 +515,6 @@ def test_axe_finds_no_serious_violation_on_either_layer(
         banner(page).wait_for()
         assert banner(page).get_attribute("lang") == lang
         axe = Axe()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for layer in ("banner", "settings"):
             if layer == "settings":
                 page.locator(".cg [data-a=set]").click()
@@ -451,7 +526,7 @@ def test_axe_finds_no_serious_violation_on_either_layer(
                 if v["impact"] in ("serious", "critical")
             ]
             assert serious == [], f"{layer} ({lang}): {serious}"
-            page.screenshot(path=str(SCREENSHOTS / f"{layer}-{lang}{suffix}.png"))
+            page.screenshot(path=str(screenshots / f"{layer}-{lang}{suffix}.png"))
         if lang == "en":
             assert settings(page).locator("h2").inner_text() == "Cookie settings"
             assert "Accept all" in settings(page).inner_text()
@@ -482,20 +557,44 @@ def test_public_api_events_and_double_initialisation(page: Any, server: DemoServ
 
 
 @pytest.mark.browser
-def test_noscript_form_still_records_a_choice(browser: Any, server: DemoServer) -> None:
-    ctx = browser.new_context(locale="ko-KR", java_script_enabled=False)
+@pytest.mark.parametrize(
+    ("locale", "path", "age", "button", "granted", "under14"),
+    [
+        ("ko-KR", "/", "예", "모두 동의", ["necessary"], True),  # 제22조의2①: no guardian consent yet
+        ("en-US", "/?lang=en", None, "Reject all", ["necessary"], False),
+    ],
+)
+def test_without_javascript_the_injected_form_records_a_choice(
+    browser: Any,
+    server: DemoServer,
+    screenshots: Path,
+    locale: str,
+    path: str,
+    age: str | None,
+    button: str,
+    granted: list[str],
+    under14: bool,
+) -> None:
+    ctx = browser.new_context(locale=locale, java_script_enabled=False, viewport={"width": 360, "height": 640})
     try:
         page = ctx.new_page()
-        page.goto(server.url + "/")
-        form = page.locator("form.noscript-consent")
-        form.get_by_label("만 14세 미만입니다").check()
+        page.goto(server.url + path)
+        form = page.get_by_role("form", name="쿠키 사용 동의" if locale == "ko-KR" else "Cookies on this site")
+        assert form.is_visible(), "the gate put the form into the page (the shop has none of its own)"
+        assert form.locator("input:checked").count() == 0
+        box = form.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, "fits a phone"
+        page.screenshot(path=str(screenshots / f"noscript-{locale[:2]}-360.png"))
+        if age is not None:
+            form.get_by_role("radio", name=age).check()
         with page.expect_navigation():
-            form.get_by_role("button", name="모두 동의").click()
-        assert page.url == server.url + "/"
+            form.get_by_role("button", name=button).click()
+        assert page.url == server.url + path, "back on the same page"
+        assert "cookiegate" in cookie_names(ctx), "the consent cookie is set"
         page.goto(server.url + "/whoami")
         seen = json.loads(page.locator("body").inner_text())
-        assert seen["consent"]["chosen"] is True and seen["consent"]["under14"] is True
-        assert seen["consent"]["granted"] == ["necessary"]  # 제22조의2①: no guardian consent yet
+        assert seen["consent"]["chosen"] is True and seen["consent"]["under14"] is under14
+        assert seen["consent"]["granted"] == granted
     finally:
         ctx.close()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import pytest
 
 from cookiegate.consent import ConsentCodec, narrow, new_consent, no_consent
@@ -61,3 +64,40 @@ def test_no_consent_is_necessary_only() -> None:
 def test_bad_keys_are_refused(keys: object) -> None:
     with pytest.raises(ValueError):
         ConsentCodec(keys, version="v1", max_age_seconds=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cached_first", [False, True])
+def test_an_expired_childs_consent_still_says_under14(cached_first: bool) -> None:
+    consent = new_consent(["analytics", "targeting"], version="v1", under14=True)
+    token = codec().encode(consent).encode()
+    checker = codec()
+    if cached_first:
+        assert checker.decode(token, now=consent.issued_at + 10) is not None  # cached while valid
+    stale = checker.decode(token, now=consent.issued_at + 4000)
+    assert stale is not None
+    assert stale.under14 and not stale.chosen and stale.granted == {"necessary"}
+
+
+def test_an_expired_adults_consent_is_no_consent_cached_or_not() -> None:
+    consent = new_consent(["analytics"], version="v1", under14=False)
+    token = codec().encode(consent).encode()
+    checker = codec()
+    assert checker.decode(token, now=consent.issued_at + 10) is not None
+    assert checker.decode(token, now=consent.issued_at + 4000) is None
+    assert codec().decode(token, now=consent.issued_at + 4000) is None
+
+
+def test_an_old_version_childs_consent_stays_a_childs_on_every_decode() -> None:
+    consent = new_consent(["targeting"], version="v0", under14=True)
+    token = codec(version="v0").encode(consent).encode()
+    checker = codec(version="v1")
+    for _ in range(3):
+        decoded = checker.decode(token)
+        assert decoded is not None and decoded.under14 and not decoded.chosen
+
+
+def test_a_not_chosen_state_round_trips_as_not_chosen() -> None:
+    flagged = replace(no_consent("v1"), under14=True, issued_at=int(time.time()))
+    decoded = codec().decode(codec().encode(flagged).encode())
+    assert decoded is not None
+    assert decoded.under14 and not decoded.chosen and decoded.consent_id is None

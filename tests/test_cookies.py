@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
-from cookiegate.cookies import cookie_pairs, expire_cookie, expiry_headers, pair_value, set_cookie_name
+import pytest
+
+from cookiegate.cookies import (
+    MAX_COOKIE_PAIRS,
+    MAX_EXPIRY_BYTES,
+    cookie_pairs,
+    expire_cookie,
+    expiry_headers,
+    is_deletion,
+    pair_value,
+    parse_cookie_header,
+    set_cookie_name,
+)
 
 
 def test_pairs_keep_order_and_raw_bytes() -> None:
     pairs = cookie_pairs(b'a=1;  b="two words" ;;c; =x; \xff=y')
-    assert [name for name, _ in pairs] == [b"a", b"b", b"c", b"", b"\xff"]
+    # "c" alone is the value of a cookie with an empty name (RFC 6265bis §5.7), as Starlette reads it.
+    assert [name for name, _ in pairs] == [b"a", b"b", b"", b"", b"\xff"]
     assert pairs[1][1] == b'b="two words"'
     assert pair_value(pairs[1][1]) == b"two words"
 
@@ -37,3 +50,60 @@ def test_expiry_headers_cover_domains_and_skip_unsendable_names() -> None:
     assert [v for v in values if v.startswith("__Host-x")] and not any(
         "Domain" in v for v in values if v.startswith("__Host-x")
     )
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"session=a _fbp=x, IDE=y",  # SimpleCookie splits on the space and finds _fbp and IDE
+        b"session=a,_fbp=x",  # RFC 2965 parsers split on the comma
+        b"session=a\t_fbp=x",
+        b'session="a',  # unbalanced quote
+        b'session="a\\"_fbp=x"',  # backslash escapes read differently by quoted-string parsers
+        b"session=a\x00b",
+        b"ses sion=1",
+        b"a,_fbp=1",
+    ],
+)
+def test_malformed_chunks_are_dropped_and_counted(chunk: bytes) -> None:
+    parsed = parse_cookie_header(b"lang=ko; " + chunk + b"; ok=1")
+    assert [name for name, _ in parsed.pairs] == [b"lang", b"ok"]
+    assert parsed.dropped == 1
+    assert SimpleCookie("; ".join(p.decode("latin-1") for _, p in parsed.pairs)).keys() == {"lang", "ok"}
+
+
+def test_pairs_past_the_cap_are_dropped_not_passed() -> None:
+    header = b"; ".join(b"n%d=v" % i for i in range(4000))
+    parsed = parse_cookie_header(header)
+    assert len(parsed.pairs) == MAX_COOKIE_PAIRS
+    assert parsed.dropped >= 1
+    assert parsed.pairs[-1][0] == b"n%d" % (MAX_COOKIE_PAIRS - 1)
+
+
+def test_expiry_headers_stay_within_the_byte_budget() -> None:
+    names = [f"tracker_{i}" for i in range(4000)]
+    headers = expiry_headers(names, [".a.test", ".b.test"], secure=True)
+    assert 0 < sum(len(n) + len(v) + 4 for n, v in headers) <= MAX_EXPIRY_BYTES + 512
+    # Whole names only: each one expired for the host and both domains, in order.
+    assert len(headers) % 3 == 0 and headers[0][1].startswith(b"tracker_0=")
+
+
+@pytest.mark.parametrize(
+    ("value", "deletes"),
+    [
+        (b"_fbp=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/", True),
+        (b"_fbp=x; max-age = -5", True),
+        (b"_fbp=x; Max-Age=0; Max-Age=100", False),  # the last Max-Age wins (RFC 6265 §5.3)
+        (b"_fbp=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT", False),  # Expires alone is not trusted
+        (b"_fbp=1", False),
+        (b"_ga=1, _fbp=2; Max-Age=0", False),
+        (b"session", False),
+    ],
+)
+def test_is_deletion(value: bytes, deletes: bool) -> None:
+    assert is_deletion(value) is deletes
+
+
+@pytest.mark.parametrize("value", [b"_ga=1, _fbp=2", b"_ga=1 _fbp=2", b'_ga="1', b"_ga=\x00"])
+def test_a_folded_or_malformed_set_cookie_is_judged_as_the_empty_name(value: bytes) -> None:
+    assert set_cookie_name(value) == b""

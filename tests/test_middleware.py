@@ -111,7 +111,7 @@ def test_app_hook_flags_minor(gate_client: Client) -> None:
     accept(client, ["functional", "analytics", "targeting"])
     seen = client.get("/echo?gclid=abc&x=1").json()
     assert seen["query"] == "x=1"
-    assert "targeting" not in seen["granted"]
+    assert seen["granted"] == ["necessary"]
 
 
 def test_a_failing_minor_hook_fails_safe(gate_client: Client, caplog: pytest.LogCaptureFixture) -> None:
@@ -129,8 +129,12 @@ def test_app_response_header_flags_minor_and_is_stripped(gate_client: Client) ->
     client = gate_client()
     accept(client, ["functional", "analytics", "targeting"])
     response = client.get("/echo?minor=1&set=_fbp&set=_ga&set=session")
-    assert names(response.headers.get_list("set-cookie")) == {"session"}
+    # The consent cookie comes back re-signed with the flag: the child's next requests stay protected.
+    assert names(response.headers.get_list("set-cookie")) == {"session", "cookiegate"}
     assert "x-cookiegate-minor" not in response.headers
+    seen = client.get("/echo?utm_source=x&q=1").json()
+    assert seen["query"] == "q=1"
+    assert "targeting" not in seen["granted"]
 
 
 def test_child_directed_site_treats_everyone_as_minor(gate_client: Client) -> None:

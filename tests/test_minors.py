@@ -19,7 +19,7 @@ PARAMS = MarketingParams(DEFAULT_MARKETING_PARAMS)
         (b"gclid=1&fbclid=2&msclkid=3&dclid=4&ttclid=5&twclid=6&li_fat_id=7&igshid=8", b""),
         (b"mc_cid=1&mc_eid=2&_hsenc=3&n_media=4&q=%EC%BB%B5", b"q=%EC%BB%B5"),
         (b"UTM_SOURCE=a&Gclid=1&keep=UTM", b"keep=UTM"),
-        (b"utm%5Fsource=a&utm+source=b&x", b"utm+source=b&x"),
+        (b"utm%5Fsource=a&utm+source=b&x", b"x"),  # PHP reads "utm source" as utm_source
         (b"a=1&&b=2", b"a=1&b=2"),
         (b"\xff\xfe=1&gclid=\xff", b"\xff\xfe=1"),
         (b"utm_source", b""),
@@ -32,3 +32,64 @@ def test_strip(query: bytes, expected: bytes) -> None:
 def test_unchanged_query_is_the_same_object() -> None:
     query = b"a=1&b=2"
     assert PARAMS.strip(query) is query
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"gclid[]=1",
+        b"gclid[0]=1",
+        b"%67clid=1",
+        b"%2567clid=1",  # decoded twice by a framework that unquotes again
+        b"GCLID=1",
+        b";gclid=1",
+        b";gclid=1;",
+        b"utm.source=1",  # PHP reads "." and " " in names as "_"
+        b"utm%20source=1",
+        b"%EF%BD%87clid=1",  # full-width "ｇ" folds to "g" under NFKC
+        b"+gclid=1",
+        b"gclid%00=1",
+    ],
+)
+def test_marketing_names_in_other_shapes_are_stripped(query: bytes) -> None:
+    assert PARAMS.strip(b"keep=1&" + query) == b"keep=1"
+
+
+def test_semicolon_pieces_of_other_params_survive() -> None:
+    assert PARAMS.strip(b"q=a;b&x=1;gclid=2") == b"q=a;b&x=1"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (b"/shop/item", b"/shop/item"),
+        (b"/shop;gclid=1/item", b"/shop/item"),
+        (b"/shop;jsessionid=a;utm_source=x", b"/shop;jsessionid=a"),
+        (b"/;fbclid=1", b"/"),
+    ],
+)
+def test_path_parameters(path: bytes, expected: bytes) -> None:
+    assert PARAMS.strip_path(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("referer", "expected"),
+    [
+        (b"https://shop.test/p?gclid=1&utm_source=ig&q=mug", b"https://shop.test/p?q=mug"),
+        (b"https://shop.test/p?gclid=1", b"https://shop.test/p"),
+        (b"https://shop.test/p;gclid=1?x=1#utm_campaign=a&top", b"https://shop.test/p?x=1#top"),
+        (b"https://shop.test", b"https://shop.test"),
+        (b"https://shop.test?fbclid=1", b"https://shop.test"),
+        (b"/relative?utm_medium=x&a=b", b"/relative?a=b"),
+        (b"not a url", b"not a url"),
+    ],
+)
+def test_clean_referer(referer: bytes, expected: bytes) -> None:
+    assert PARAMS.clean_referer(referer) == expected
+
+
+def test_a_forged_query_with_thousands_of_params_is_cut() -> None:
+    query = b"&".join(b"k%d=1" % i for i in range(5000)) + b"&gclid=1"
+    stripped = PARAMS.strip(query)
+    assert b"gclid" not in stripped
+    assert stripped.count(b"&") < 300

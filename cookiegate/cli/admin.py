@@ -9,20 +9,16 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from pathlib import Path
 from types import FrameType
 
 from cookiegate.cli.common import Clock, ingest_config, store_options, urls
+from cookiegate.demo import command as demo_command
 from cookiegate.records.ingest import EXIT_LOCK_BUSY, LOCK_FILE, Ingester, take_lock
 from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = commands.add_parser("demo", help="run the sample shop behind the gate on localhost")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", type=Path, default=Path("./cookiegate-data"))
-    demo.set_defaults(handler=_demo)
+    demo_command.register(commands)
 
     migrate = commands.add_parser("migrate", parents=[store_options()], help="create or upgrade the store schemas")
     migrate.add_argument("--roles", action="store_true", help="print the PostgreSQL roles and grants (see --apply)")
@@ -39,13 +35,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ingest.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
     ingest.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     ingest.set_defaults(handler=_ingest)
-
-
-def _demo(args: argparse.Namespace, clock: Clock) -> int:
-    from cookiegate.demo import run
-
-    run(host=args.host, port=args.port, data_dir=args.data_dir)
-    return 0
 
 
 def _migrate(args: argparse.Namespace, clock: Clock) -> int:

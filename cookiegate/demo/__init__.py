@@ -18,34 +18,33 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from cookiegate.demo.pages import page_locale, render
 from cookiegate.middleware import CookieGate, get_consent
 from cookiegate.policy import Policy
 
 _HERE: Final = Path(__file__).resolve().parent
-_PRODUCTS: Final = {
-    "1": ("한지 노트", "Hanji notebook", 12_000),
-    "2": ("도자기 머그", "Ceramic mug", 18_000),
-    "3": ("자개 명함집", "Mother-of-pearl card case", 45_000),
-}
 
 
-def _page(name: str) -> str:
-    return (_HERE / "templates" / name).read_text(encoding="utf-8")
+def _html(request: Request, name: str) -> HTMLResponse:
+    locale = page_locale(request)
+    # The page depends on the language headers and cookie: caches must key on them.
+    headers = {"content-language": locale, "vary": "Accept-Language, Cookie"}
+    return HTMLResponse(render(name, locale), headers=headers)
 
 
 async def home(request: Request) -> Response:
-    response = HTMLResponse(_page("index.html"))
+    response = _html(request, "index.html")
     # Server-side trackers, as a typical shop sets them: the gate drops them until consent.
     response.set_cookie("_ga", f"GA1.1.{secrets.randbelow(10**9)}.1700000000", max_age=63_072_000)
     response.set_cookie("_fbp", f"fb.1.1700000000.{secrets.randbelow(10**9)}", max_age=7_776_000)
-    response.set_cookie("lang", request.query_params.get("lang", "ko"), max_age=31_536_000)
+    response.set_cookie("lang", response.headers["content-language"], max_age=31_536_000)
     if "session" not in request.cookies:
         response.set_cookie("session", secrets.token_urlsafe(16), httponly=True, samesite="lax")
     return response
 
 
 async def privacy(request: Request) -> Response:
-    return HTMLResponse(_page("privacy.html"))
+    return _html(request, "privacy.html")
 
 
 async def whoami(request: Request) -> Response:
@@ -53,6 +52,8 @@ async def whoami(request: Request) -> Response:
     return JSONResponse(
         {
             "cookies": sorted(request.cookies),
+            # The address the statutory access log records: uvicorn runs without proxy headers (see run).
+            "client": request.client.host if request.client else None,
             "query": dict(request.query_params),
             "consent": get_consent(request.scope).as_public_dict(),
         }
@@ -88,8 +89,9 @@ def _demo_key(data_dir: Path) -> str:
 
 
 def run(*, host: str, port: int, data_dir: Path) -> None:
-    """Serve the demo with uvicorn (imported here: only the demo needs it)."""
-    import uvicorn
+    """Serve the demo (``cookiegate demo``); exits with status 2 when the port is taken."""
+    from cookiegate.demo.command import serve
 
-    print(f"cookiegate demo: http://{host}:{port}/  (data in {data_dir.resolve()})")
-    uvicorn.run(create_app(data_dir), host=host, port=port, log_level="warning")
+    status = serve(host, port, data_dir)
+    if status:
+        raise SystemExit(status)

@@ -195,8 +195,8 @@
         ' · ' + ui.effective + ' ' + policy.effective_date]),
       age(),
       h('ul', {class: 'cg-l'}, policy.categories.map(row)),
-      buttons([['save', 'save'], ['all', 'accept_all'], ['none', 'reject_all']]),
-      errorLine(),
+      // Sticky at the dialog's foot: on a phone the choices stay in reach however long the list is.
+      h('div', {class: 'cg-f'}, [buttons([['save', 'save'], ['all', 'accept_all'], ['none', 'reject_all']]), errorLine()]),
     ])]);
   }
 
