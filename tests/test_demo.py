@@ -126,3 +126,29 @@ def test_run_refuses_a_busy_port_with_status_2(tmp_path: Path, capsys: pytest.Ca
     assert exit_.value.code == 2
     captured = capsys.readouterr()
     assert "already in use" in captured.err and captured.out == ""
+
+
+@pytest.mark.slow
+def test_article29_demo_encrypts_client_addresses_with_keys_kept_beside_its_data(tmp_path: Path) -> None:
+    """개인정보 보호법 제29조: the demo stores no client address in the clear, and its keys live apart from the data."""
+    data_dir = tmp_path / "data"
+    process = _demo(0, data_dir)
+    try:
+        assert process.stdout is not None
+        announced = process.stdout.readline()
+        url = re.search(r"http://\S+/", announced)
+        assert url is not None, announced
+        assert "encrypted at rest" in process.stdout.readline()
+        for path in ("", "privacy", "whoami"):
+            # The site's own name in Host: on localhost it would otherwise equal the client's address.
+            request = urllib.request.Request(url.group(0) + path, headers={"Host": "shop.test"})
+            with urllib.request.urlopen(request, timeout=20) as response:
+                response.read()
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)  # the gate's ingester stores what is spooled before it stops
+    assert (tmp_path / "data-keys" / "keys.json").is_file()
+    stored = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("access") for p in stored), [p.name for p in stored]
+    for path in stored:
+        assert b"127.0.0.1" not in path.read_bytes(), f"{path} holds the client address in plain text"

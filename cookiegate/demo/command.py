@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from cookiegate.keyfile import KEY_FILE_ENV, KEYS_ENV, generate
 
 DEFAULT_PORT = 8000
 
@@ -86,6 +89,7 @@ def serve(host: str, port: int, data_dir: Path) -> int:
     except OSError as exc:
         print(f"cookiegate demo: {exc.strerror}", file=sys.stderr)
         return 2
+    key_note = _demo_encryption_keys(data_dir)
     shown = f"[{host}]" if ":" in host else host
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     config = uvicorn.Config(
@@ -97,6 +101,26 @@ def serve(host: str, port: int, data_dir: Path) -> int:
         forwarded_allow_ips="",
     )
     print(f"cookiegate demo: http://{shown}:{port}/  (data in {data_dir.resolve()}; Ctrl-C stops)", flush=True)
+    if key_note:
+        print(f"cookiegate demo: {key_note}", flush=True)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _demo_encryption_keys(data_dir: Path) -> str:
+    """Turn on encryption at rest for the demo unless keys are configured: a key file BESIDE the data dir.
+
+    개인정보 보호법 제29조 and 안전성 확보조치 기준 제7조 want stored addresses encrypted with the key kept apart
+    from the data, so the demo makes ``<data-dir>-keys/keys.json`` (mode 600) next to its data folder and points
+    ``COOKIEGATE_KEY_FILE`` at it; the gate and its ingest process (which inherits the environment) read it.
+    """
+    if os.environ.get(KEYS_ENV) or os.environ.get(KEY_FILE_ENV):
+        return ""
+    folder = data_dir.resolve()
+    key_file = folder.parent / f"{folder.name}-keys" / "keys.json"
+    if not key_file.exists():
+        key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        generate(key_file, data_dir=folder)
+    os.environ[KEY_FILE_ENV] = str(key_file)
+    return f"client addresses are encrypted at rest with the keys in {key_file} (keep them apart from the data)"
