@@ -127,7 +127,7 @@ def _fields(markup: str, choice: str, under14: str | None) -> dict[str, str]:
     ("choice", "under14", "granted"),
     [
         ("accept_all", "0", ["necessary", "functional", "analytics", "targeting"]),
-        ("accept_all", "1", ["necessary", "functional", "analytics"]),
+        ("accept_all", "1", ["necessary"]),  # 제22조의2①: a child without guardian consent, necessary only
         ("reject_all", None, ["necessary"]),
     ],
 )
