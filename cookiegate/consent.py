@@ -25,7 +25,10 @@ GUARDIAN_METHODS: Final[tuple[str, ...]] = get_args(GuardianMethod)
 
 CONSENT_COOKIE: Final = "cookiegate"
 _SALT: Final = "cookiegate.consent.v1"
-_CACHE_LIMIT: Final = 50_000
+#: Verified tokens kept (one HMAC saved per hit). At 50,000 the soak's 15,000 visitors kept filling it for the
+#: whole 10 minutes (RSS +8.9%); the verdict cache in front of it holds 8,192 headers, so a bound of that order
+#: keeps the hits while the memory stops growing after warm-up.
+_CACHE_LIMIT: Final = 8192
 _ALL: Final[frozenset[Category]] = frozenset(CATEGORIES)
 _NECESSARY: Final[frozenset[Category]] = frozenset(("necessary",))
 _TARGETING: Final[frozenset[Category]] = frozenset(("targeting",))
