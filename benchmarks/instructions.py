@@ -4,11 +4,11 @@
 
 Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
 Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
-in a fresh ``python`` under ``valgrind --tool=callgrind``. The method is ``(I(large) - I(small)) / (large -
-small)``: start-up (imports, building the app, the lifespan) cancels out. Both counts come from one process:
-callgrind dumps its counters after request ``small`` and after request ``large`` (``--dump-before`` a marker
-call), so the second dump is exactly ``I(large) - I(small)``. ``--kinds`` repeats this per visitor kind (shorter
-runs, home page only) and ``--no-time`` skips the native CPU µs (process time, median of 5) printed beside.
+in a fresh ``python`` under ``valgrind --tool=callgrind --trace-children=yes`` (the gate's ingest process
+counts too). The method is ``(I(large) - I(small)) / (large - small)`` over two whole runs of ``small`` and
+``large`` requests: start-up (imports, building the app, the lifespan) cancels out. ``--kinds`` repeats this
+per visitor kind (shorter runs, home page only) and ``--no-time`` skips the native CPU µs (process time,
+median of 5) printed beside.
 
 Writes ``instructions.json`` to ``--out`` (default: a new temp dir) and prints a table with ratios to bare.
 See DEVELOPERS.md ("Measuring the hot path") for how to read and profile the figures.
@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -170,14 +169,8 @@ def build(variant: str, data_dir: Path) -> ASGIApp:
 Case = tuple[str, str | None, int, int]
 
 
-async def serve(variant: str, cases: list[Case], data_dir: Path, mark: bool) -> list[float]:
-    """Run every case through one ``variant`` app inside a lifespan; the CPU seconds each measured part took.
-
-    With ``mark``, ``zlib.crc32`` is called before and after each case's measured requests: callgrind
-    (``--dump-before=zlib_crc32*``) writes its counters there, so dump ``2k`` holds exactly the instructions
-    of case ``k``'s measured requests, i.e. ``I(warm-up + measured) - I(warm-up)`` (nothing on the request
-    path calls ``crc32``). Start-up, imports and warm-ups fall into the odd dumps.
-    """
+async def serve(variant: str, cases: list[Case], data_dir: Path) -> list[float]:
+    """Run every case through one ``variant`` app inside a lifespan; the CPU seconds each measured part took."""
     app = build(variant, data_dir)
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     replies: asyncio.Queue[Message] = asyncio.Queue()
@@ -191,23 +184,19 @@ async def serve(variant: str, cases: list[Case], data_dir: Path, mark: bool) -> 
         scopes = list(requests(warm + measured, kind))
         for scope in scopes[:warm]:
             await app(scope, _receive, _send)
-        if mark:
-            zlib.crc32(b"start")
         started = time.process_time()
         for scope in scopes[warm:]:
             await app(scope, _receive, _send)
         spent.append(time.process_time() - started)
-        if mark:
-            zlib.crc32(b"end")
     await inbox.put({"type": "lifespan.shutdown"})
     await replies.get()
     await lifespan
     return spent
 
 
-def child(variant: str, cases: list[Case], mark: bool) -> None:
+def child(variant: str, cases: list[Case]) -> None:
     with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-        asyncio.run(serve(variant, cases, Path(tmp), mark))
+        asyncio.run(serve(variant, cases, Path(tmp)))
 
 
 def encode_cases(cases: list[Case]) -> str:
@@ -223,31 +212,46 @@ def decode_cases(text: str) -> list[Case]:
 
 
 def per_request(variant: str, cases: list[Case], work: Path) -> dict[str, float]:
-    """Instructions per measured request of every case, from one callgrind process for ``variant``."""
-    out = work / f"callgrind.{variant}"
+    """Instructions per request of every case: ``(I(large) - I(small)) / (large - small)`` over whole runs.
+
+    Each count is a fresh process tree under callgrind with ``--trace-children=yes``, so the gate's ingest
+    process (a child of the server) is counted with the server; every process writes its own file
+    (``%p``) and the totals are summed. Start-up, imports and the lifespan cancel in the difference.
+    """
+    figures: dict[str, float] = {}
+    for name, kind, small, extra in cases:
+        totals = [_run_total(variant, (name, kind, 0, count), work) for count in (small, small + extra)]
+        figures[name] = (totals[1] - totals[0]) / extra
+    return figures
+
+
+def _run_total(variant: str, case: Case, work: Path) -> int:
+    """Instructions of one whole run serving ``case``, summed over the processes it started."""
+    folder = work / f"{variant}-{case[0]}-{case[3]}"
+    folder.mkdir(parents=True)
     command = [
         "valgrind",
         "--tool=callgrind",
         "--trace-children=yes",
-        "--dump-before=zlib_crc32*",
-        f"--callgrind-out-file={out}",
+        f"--callgrind-out-file={folder}/callgrind.%p",
         sys.executable,
         str(Path(__file__).resolve()),
         "--child",
         variant,
         "--cases",
-        encode_cases(cases),
+        encode_cases([case]),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    figures: dict[str, float] = {}
-    for index, (name, _, _, measured) in enumerate(cases):
-        dumped = work / f"callgrind.{variant}.{2 * index + 2}"
-        totals = [line for line in dumped.read_text(errors="replace").splitlines() if line.startswith("summary:")]
-        if not totals:
-            raise RuntimeError(f"no totals in {dumped}: did valgrind find zlib_crc32?")
-        figures[name] = int(totals[0].split()[1]) / measured
-    return figures
+    total = 0
+    for dumped in folder.glob("callgrind.*"):
+        for line in dumped.read_text(errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                total += int(line.split()[1])
+                break
+    if not total:
+        raise RuntimeError(f"no callgrind totals in {folder}")
+    return total
 
 
 def native_us(variant: str, cases: list[Case], repeats: int) -> dict[str, float]:
@@ -255,7 +259,7 @@ def native_us(variant: str, cases: list[Case], repeats: int) -> dict[str, float]
     samples: list[list[float]] = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-            samples.append(asyncio.run(serve(variant, cases, Path(tmp), False)))
+            samples.append(asyncio.run(serve(variant, cases, Path(tmp))))
     return {
         name: statistics.median(run[i] for run in samples) / measured * 1e6
         for i, (name, _, _, measured) in enumerate(cases)
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, decode_cases(args.cases), mark=True)
+        child(args.child, decode_cases(args.cases))
         return 0
     out: Path = args.out or Path(tempfile.mkdtemp(prefix="cookiegate-instructions-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -300,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kinds:
         cases += [(k, k, args.kind_small, args.kind_large - args.kind_small) for k in KINDS]
     results: dict[str, Any] = {
-        "method": "callgrind Ir of requests small+1..large, per request; PYTHONHASHSEED=0",
+        "method": "(I(large) - I(small)) / (large - small), callgrind Ir over the process tree; PYTHONHASHSEED=0",
         "small": args.small,
         "large": args.large,
         "kind_small": args.kind_small,

@@ -126,7 +126,7 @@ def test_ledger_retention_destroys_a_prefix_and_the_chain_continues_from_its_anc
 
 
 def test_blocked_cookie_counters_add_up_apart_from_the_log(store_url: Callable[[str], str]) -> None:
-    """Issue #10 item 2: what ``report`` counts lives in its own store, on either backend."""
+    """개인정보 보호법 제21조③ (gap 2): what ``report`` counts lives in its own store, on either backend."""
     store = open_aggregates_store(store_url("aggregates"), create=True)
     store.add_blocked_cookies(
         {("response", "_ga", "/"): 2, ("request", "_fbp", "/"): 1}, now_ms=1, segment="a", offset=5
