@@ -45,7 +45,7 @@ def sink_for(data: Path, proxies: tuple[str, ...] = ()) -> AccessLog:
 
 
 def test_a_request_becomes_one_statutory_record_and_nothing_else(tmp_path: Path) -> None:
-    """개인정보 보호법 제21조③ (gap 2): the statutory log holds only 시행령 제41조's record set, no consent or User-Agent."""
+    """개인정보 보호법 제21조③ (gap 2): only 시행령 제41조's record set is kept, no consent or User-Agent."""
     sink = sink_for(tmp_path)
     sink.log(scope_for(), 200, 1234, time.perf_counter_ns(), CONSENT, UA, None, None, "ok")
     (record,) = records(tmp_path)

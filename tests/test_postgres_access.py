@@ -119,8 +119,8 @@ def test_purge_drops_whole_days_and_keeps_what_a_hold_covers(postgres_url: str) 
 def test_the_ingest_role_may_only_append_and_reading_needs_the_disclosure_role(
     pg_cluster: Any, postgres_url: str
 ) -> None:
+    """안전성 확보조치 기준 제5조 (gap 3): the gate's role may only append; reading needs the disclosure role."""
     owner = PostgresAccessStore(postgres_url, create=True)
-    """안전성 확보조치 기준 제5조 (gap 3): the gate's role may only append; reading the log needs the disclosure role."""
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(owner.roles_sql())  # type: ignore[arg-type]
         conn.execute(owner.roles_sql())  # type: ignore[arg-type]  # idempotent
