@@ -128,7 +128,7 @@ def test_statute17_2_python_hook_records_method_and_time_in_cookie_and_ledger(ga
         consent_id=child["consent_id"],
         granted=["functional"],
         method="mobile-id",
-        verified_at=verified,  # type: ignore[arg-type]
+        verified_at=verified,
     )
     client.cookies.set("cookiegate", SimpleCookie(value)["cookiegate"].value, domain="shop.test")
     consent = client.get("/_cookiegate/consent").json()["consent"]
