@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
 from cookiegate.consent import ConsentCodec, new_consent
-from tests.conftest import SECRET, accept, tiny_app
+from tests.conftest import SECRET, accept, gate_of, tiny_app
 
 Client = Callable[..., TestClient]
 TRACKERS = {"_ga": "GA1", "_fbp": "fb.1", "mystery_id": "x", "session": "s1", "lang": "ko"}
@@ -53,7 +53,7 @@ def test_blocked_cookies_are_counted_per_page(gate_client: Client) -> None:
     client = gate_client()
     client.cookies.update({"_fbp": "leaked"})
     client.get("/echo?set=_ga")
-    counts = client.app.services.leaks.snapshot()  # type: ignore[attr-defined]
+    counts = gate_of(client).services.leaks.snapshot()
     assert counts[("request", "_fbp", "/echo")] == 1
     assert counts[("response", "_ga", "/echo")] == 1
 
