@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookiegate import CookieGate, Policy, get_consent
+from cookiegate.api import Locale
 from cookiegate.noscript import NoscriptForms, consent_form
 
 POLICY = Policy.default()
@@ -64,9 +65,9 @@ class Form(HTMLParser):
     ],
 )
 def test_form_offers_accept_and_reject_as_equal_buttons_in_the_visitors_language(
-    locale: str, title: str, accept: str, reject: str, question: str
+    locale: Locale, title: str, accept: str, reject: str, question: str
 ) -> None:
-    markup = consent_form(POLICY, locale, prefix="/_cookiegate", return_to="/shop?page=2")  # type: ignore[arg-type]
+    markup = consent_form(POLICY, locale, prefix="/_cookiegate", return_to="/shop?page=2")
     assert markup.startswith("<noscript>") and markup.endswith("</noscript>")
     form = Form(markup)
     assert form.attrs["form"]["method"] == "post"
