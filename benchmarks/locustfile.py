@@ -125,6 +125,8 @@ class Visitor(FastHttpUser):
         response = self.client.post("/_cookiegate/consent", json={"granted": self.granted, "under14": self.under14},
                                     headers={"Sec-Fetch-Site": "same-origin"}, name="consent POST (on_start)")
         cookie = response.headers.get("set-cookie", "") if response.headers else ""
+        if isinstance(cookie, list):  # geventhttpclient gives a list when there are several Set-Cookie lines
+            cookie = ";".join(cookie)
         for part in cookie.replace(",", ";").split(";"):
             name, _, value = part.strip().partition("=")
             if name == "cookiegate":
@@ -213,12 +215,10 @@ _failures = [0]
 _started = [0.0]
 
 
-@events.test_start.add_listener
 def _on_test_start(**_: Any) -> None:
     _started[0] = time.monotonic()
 
 
-@events.request.add_listener
 def _on_request(response_time: float, exception: BaseException | None, name: str, **_: Any) -> None:
     if name == "consent POST (on_start)" or time.monotonic() - _started[0] < WARMUP:
         return
@@ -227,10 +227,16 @@ def _on_request(response_time: float, exception: BaseException | None, name: str
     _latencies.append(response_time)
 
 
-@events.quitting.add_listener
 def _on_quitting(**_: Any) -> None:
     if not LATENCY_OUT:
         return
     with open(LATENCY_OUT, "wb") as f:  # raw float64 ms: run.py merges rounds before taking percentiles
         _latencies.tofile(f)
     Path(LATENCY_OUT + ".json").write_text(json.dumps({"requests": len(_latencies), "failures": _failures[0]}))
+
+
+# Registered by call, not as decorators: locust's ``EventHook.add_listener`` is unannotated, and as a decorator
+# it would make each listener untyped.
+events.test_start.add_listener(_on_test_start)
+events.request.add_listener(_on_request)
+events.quitting.add_listener(_on_quitting)

@@ -112,7 +112,7 @@ class Lifespan:
 def fresh_cookie_headers(scope: Scope, count: int) -> list[Scope]:
     """``count`` copies of ``scope`` whose Cookie headers all differ, as when a GA4 ``_ga_<id>`` session cookie
     is rewritten on every page view: no per-header cache can help, only the parsing path counts."""
-    scopes = []
+    scopes: list[Scope] = []
     for n in range(count):
         headers = [(name, value + b"; _ga_XYZ123=GS1.1.%d.1.1.1700000000.0.0.0" % n if name == b"cookie" else value)
                    for name, value in scope["headers"]]
@@ -125,21 +125,20 @@ async def time_calls(app: ASGIApp, scope: Scope | list[Scope], iterations: int, 
 
     ``scope`` as a list: call ``i`` uses ``scope[i]`` (the list must hold warm-up + iterations × repeats).
     """
-    scopes = scope if isinstance(scope, list) else None
     warm = min(200, iterations)
     for i in range(warm):  # warm caches (consent token, classify, UA) as in steady state
-        await app(dict(scopes[i] if scopes else scope), _receive, _send)
+        await app(dict(scope[i] if isinstance(scope, list) else scope), _receive, _send)
     per_call: list[float] = []
     for r in range(repeats):
-        if scopes is not None:
-            batch = scopes[warm + r * iterations: warm + (r + 1) * iterations]
+        if isinstance(scope, list):
+            batch = scope[warm + r * iterations: warm + (r + 1) * iterations]
             started = time.perf_counter_ns()
             for one in batch:
                 await app(dict(one), _receive, _send)
         else:
             started = time.perf_counter_ns()
             for _ in range(iterations):
-                await app(dict(scope), _receive, _send)  # type: ignore[arg-type]
+                await app(dict(scope), _receive, _send)
         per_call.append((time.perf_counter_ns() - started) / iterations / 1000)
     return statistics.median(per_call)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from ingest_throughput import records
 
-from benchmarks.ingest_throughput import records
 from cookiegate.stores.postgres_access import PostgresAccessStore
 from tests.pg_support import running_cluster
 

@@ -254,7 +254,7 @@ def combine(phase: Phase, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     requests = sum(r["requests"] for r in rounds)
     cpu = sum(r["cpu"] for r in rounds)
     wall = sum(r["wall"] for r in rounds)
-    ordered = sorted(x for r in rounds for x in r["latencies"])
+    ordered: list[float] = sorted(x for r in rounds for x in r["latencies"])
     if not ordered or not requests:
         raise RuntimeError(f"{phase.name}: no requests measured")
 

@@ -96,7 +96,10 @@ def callgrind(records: int, phase: str) -> None:
                  "--phase", phase, "--records", str(n)],
                 check=True, capture_output=True,
             )  # fmt: skip
-            totals.append(int(re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.M).group(1)))  # type: ignore[union-attr]
+            found = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.M)
+            if found is None:
+                raise RuntimeError(f"callgrind wrote no summary line to {out}")
+            totals.append(int(found.group(1)))
     per_record = (totals[1] - totals[0]) / (2 * records)
     what = "append + ingest" if phase == "both" else "append only"
     print(f"callgrind: {per_record:,.0f} instructions per record, {what} ({records} vs {3 * records})")

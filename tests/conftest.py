@@ -66,6 +66,13 @@ def gate_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
+def gate_of(client: TestClient) -> CookieGate:
+    """The gate behind a ``gate_client`` client (``TestClient.app`` is typed as any ASGI app)."""
+    gate = client.app
+    assert isinstance(gate, CookieGate)
+    return gate
+
+
 def accept(client: TestClient, granted: list[str], under14: bool = False) -> dict[str, Any]:
     """Give consent through the API as the banner would; returns the consent record."""
     response = client.post("/_cookiegate/consent", json={"granted": granted, "under14": under14})

@@ -204,10 +204,10 @@ def test_odd_urls_never_500(gate_client: Client, url: str) -> None:
 def test_huge_and_binary_headers_never_500(gate_client: Client) -> None:
     client = gate_client()
     headers = {
-        "cookie": b"a=" + b"\xff" * 60_000 + b"; _fbp=1; session=s",
-        "accept-language": b"\xff\xfe" * 1000,
-        "user-agent": b"bot\xff" * 2000,
-        "sec-gpc": b"\xff",
+        b"cookie": b"a=" + b"\xff" * 60_000 + b"; _fbp=1; session=s",
+        b"accept-language": b"\xff\xfe" * 1000,
+        b"user-agent": b"bot\xff" * 2000,
+        b"sec-gpc": b"\xff",
     }
     assert client.get("/echo", headers=headers).json()["cookies"] == {"session": "s"}
     assert client.get("/_cookiegate/policy", headers=headers).status_code == 200
@@ -267,7 +267,7 @@ def test_policy_change_re_asks_and_records_a_renewal(gate_client: Client, tmp_pa
 @pytest.mark.parametrize("host", ["[", "shop.test:99999", "a b", "\u00ff"])
 def test_a_broken_host_header_is_no_500(gate_client: Client, host: str) -> None:
     client = gate_client()
-    headers = {"host": host.encode("utf-8")}
+    headers = {b"host": host.encode("utf-8")}
     assert client.get("/_cookiegate/policy", headers=headers).status_code == 200
     assert client.post("/_cookiegate/consent", json={"granted": []}, headers=headers).status_code == 200
 
@@ -278,6 +278,6 @@ def test_a_broken_content_length_is_a_413(gate_client: Client, length: str) -> N
     response = client.post(
         "/_cookiegate/consent",
         content=b'{"granted": []}',
-        headers={"content-type": "application/json", "content-length": length.encode()},
+        headers={b"content-type": b"application/json", b"content-length": length.encode()},
     )
     assert response.status_code == 413

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ async def page(request: Request) -> Response:
 
 
 async def streamed(request: Request) -> Response:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b"<html><head><title>s</title></he"
         yield b"ad><body>streamed"
         yield b"</body></html>"
@@ -36,7 +36,7 @@ async def streamed(request: Request) -> Response:
 
 
 async def fixed_stream(request: Request) -> Response:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b"<html><head></head>"
         yield b"<body></body></html>"
 

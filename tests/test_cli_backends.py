@@ -87,13 +87,13 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     assert main(["keys", "generate", "--key-file", str(keys), "--data-dir", str(tmp_path / "data")]) == 0
     monkeypatch.setenv(KEY_FILE_ENV, str(keys))
     stores = stores_args(store_url, tmp_path)
-    urls = {name: store_url(name.split("_")[0]) for name in ("access_log_url", "ledger_url", "aggregates_url")}
+    access_url, ledger_url, aggregates_url = (store_url(name) for name in ("access", "ledger", "aggregates"))
     site = tmp_path / "v2.toml"
     site.write_text('version = "2027-01-01"\neffective_date = 2027-01-01\n')
     consent_ids = []
     for policy in (None, Policy.load(site)):
-        options = {} if policy is None else {"policy": policy}
-        gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=tmp_path / "data", **urls, **options)
+        gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=tmp_path / "data", policy=policy,
+                          access_log_url=access_url, ledger_url=ledger_url, aggregates_url=aggregates_url)
         with TestClient(gate, base_url="http://shop.test", client=VISITOR) as client:
             consent_ids.append(accept(client, ["analytics"])["consent_id"])
             assert client.get("/echo", params={"set": "_mystery"}).status_code == 200  # blocked and counted

@@ -6,19 +6,22 @@ import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 
+import httpx2
 import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from cookiegate.consent import ConsentCodec, narrow
 from cookiegate.guardian import GuardianRequestError, guardian_consent, record_guardian_consent, sign_request
-from tests.conftest import SECRET, accept
+from tests.conftest import SECRET, accept, gate_of
 
 Client = Callable[..., TestClient]
 EVERYTHING = ["functional", "analytics", "targeting"]
 
 
-def _guardian_post(client: TestClient, payload: dict[str, object], secret: str = SECRET, **sign: int) -> object:
+def _guardian_post(
+    client: TestClient, payload: dict[str, object], secret: str = SECRET, **sign: int
+) -> httpx2.Response:
     body = orjson.dumps(payload)
     headers = {"content-type": "application/json", **sign_request(secret, body, **sign)}
     return client.post("/_cookiegate/guardian", content=body, headers=headers)
@@ -121,14 +124,14 @@ def test_article22_2_guardian_api_is_post_only(gate_client: Client) -> None:
 def test_statute17_2_python_hook_records_method_and_time_in_cookie_and_ledger(gate_client: Client) -> None:
     client = gate_client()
     child = accept(client, EVERYTHING, under14=True)
-    gate = client.app
+    gate = gate_of(client)
     verified = int(time.time()) - 60
     value = record_guardian_consent(
         gate,
         consent_id=child["consent_id"],
         granted=["functional"],
         method="mobile-id",
-        verified_at=verified,  # type: ignore[arg-type]
+        verified_at=verified,
     )
     client.cookies.set("cookiegate", SimpleCookie(value)["cookiegate"].value, domain="shop.test")
     consent = client.get("/_cookiegate/consent").json()["consent"]

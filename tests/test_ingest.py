@@ -83,7 +83,7 @@ def test_a_store_locked_for_six_seconds_stalls_no_request_and_loses_no_consent(t
         wait_for((data / "access.db").exists, what="the access log created")
         locker = hold_exclusive(data / "access.db", data / "ledger.db", seconds=6)
         started = time.monotonic()
-        latencies = []
+        latencies: list[float] = []
         consent_seconds = None
         while time.monotonic() - started < 5:
             sent = time.monotonic()

@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
 from cookiegate.consent import ConsentCodec, new_consent
-from tests.conftest import SECRET, accept, tiny_app
+from tests.conftest import SECRET, accept, gate_of, tiny_app
 
 Client = Callable[..., TestClient]
 TRACKERS = {"_ga": "GA1", "_fbp": "fb.1", "mystery_id": "x", "session": "s1", "lang": "ko"}
@@ -53,7 +53,7 @@ def test_blocked_cookies_are_counted_per_page(gate_client: Client) -> None:
     client = gate_client()
     client.cookies.update({"_fbp": "leaked"})
     client.get("/echo?set=_ga")
-    counts = client.app.services.leaks.snapshot()  # type: ignore[attr-defined]
+    counts = gate_of(client).services.leaks.snapshot()
     assert counts[("request", "_fbp", "/echo")] == 1
     assert counts[("response", "_ga", "/echo")] == 1
 
@@ -157,7 +157,7 @@ def test_child_directed_site_treats_everyone_as_minor(gate_client: Client) -> No
 )
 def test_forged_or_malformed_consent_is_no_consent(gate_client: Client, token: str) -> None:
     client = gate_client()
-    response = client.get("/echo", headers={"cookie": f"cookiegate={token}; _fbp=1; _ga=2".encode("latin-1")})
+    response = client.get("/echo", headers={b"cookie": f"cookiegate={token}; _fbp=1; _ga=2".encode("latin-1")})
     assert response.status_code == 200
     assert response.json()["granted"] == ["necessary"]
     assert set(response.json()["cookies"]) <= {"cookiegate"}
@@ -283,7 +283,7 @@ def test_repeated_cookie_headers_are_joined_and_filtered(gate_client: Client) ->
 def test_bad_cookie_bytes_never_crash(gate_client: Client) -> None:
     client = gate_client()
     raw = b"\xff\xfe=\x80; ;;=; session=ok; =novalue; \xc3\x28=1; " + b"x" * 8000
-    response = client.get("/echo", headers={"cookie": raw})
+    response = client.get("/echo", headers={b"cookie": raw})
     assert response.status_code == 200
     assert response.json()["cookies"] == {"session": "ok"}
 
@@ -335,7 +335,7 @@ def test_configuration_errors_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 3 months"):
         CookieGate(tiny_app(), secret_keys=[SECRET], retention_months=2, data_dir=tmp_path)
     with pytest.raises(ValueError, match="list of keys"):
-        CookieGate(tiny_app(), secret_keys=SECRET, data_dir=tmp_path)  # type: ignore[arg-type]
+        CookieGate(tiny_app(), secret_keys=SECRET, data_dir=tmp_path)
     with pytest.raises(ValueError, match="16 characters"):
         CookieGate(tiny_app(), secret_keys=["short"], data_dir=tmp_path)
     with pytest.raises(ValueError, match="prefix"):
@@ -389,7 +389,8 @@ def test_websocket_accept_cannot_set_cookies_the_visitor_refused(gate_client: Cl
 
     client = gate_client(Starlette(routes=[WebSocketRoute("/ws", ws)]))
     with client.websocket_connect("/ws") as socket:
-        set_cookies = [v for n, v in socket.extra_headers or () if n == b"set-cookie"]
+        sent: list[tuple[bytes, bytes]] = socket.extra_headers or []
+        set_cookies = [v for n, v in sent if n == b"set-cookie"]
     assert set_cookies == [b"session=s; Path=/"]
 
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookiegate import CookieGate, Policy, get_consent
+from cookiegate.api import Locale
 from cookiegate.noscript import NoscriptForms, consent_form
 
 POLICY = Policy.default()
@@ -64,9 +65,9 @@ class Form(HTMLParser):
     ],
 )
 def test_form_offers_accept_and_reject_as_equal_buttons_in_the_visitors_language(
-    locale: str, title: str, accept: str, reject: str, question: str
+    locale: Locale, title: str, accept: str, reject: str, question: str
 ) -> None:
-    markup = consent_form(POLICY, locale, prefix="/_cookiegate", return_to="/shop?page=2")  # type: ignore[arg-type]
+    markup = consent_form(POLICY, locale, prefix="/_cookiegate", return_to="/shop?page=2")
     assert markup.startswith("<noscript>") and markup.endswith("</noscript>")
     form = Form(markup)
     assert form.attrs["form"]["method"] == "post"
@@ -109,7 +110,7 @@ def test_site_may_reword_the_intro_per_locale() -> None:
 def test_prebuilt_tags_match_the_builder_and_fall_back_to_korean() -> None:
     forms = NoscriptForms(POLICY, "/consent-api")
     for locale in ("ko", "en"):
-        expected = consent_form(POLICY, locale, prefix="/consent-api", return_to="/a?b=c&d")  # type: ignore[arg-type]
+        expected = consent_form(POLICY, locale, prefix="/consent-api", return_to="/a?b=c&d")
         assert forms.tag(locale, "/a?b=c&d") == expected.encode()
     assert forms.tag("fr", "/") == forms.tag("ko", "/")
 
@@ -135,8 +136,9 @@ def test_posting_the_form_records_the_choice_and_returns_to_the_page(
     tmp_path: Path, choice: str, under14: str | None, granted: list[str]
 ) -> None:
     async def seen(request: Request) -> PlainTextResponse:
-        consent = get_consent(request.scope)
-        return PlainTextResponse(",".join(consent.as_public_dict()["granted"]))
+        granted = get_consent(request.scope).as_public_dict()["granted"]
+        assert isinstance(granted, list)
+        return PlainTextResponse(",".join(granted))
 
     app = CookieGate(Starlette(routes=[Route("/seen", seen)]), secret_keys=["k" * 32], data_dir=tmp_path)
     markup = consent_form(POLICY, "en", prefix="/_cookiegate", return_to="/seen?from=form")

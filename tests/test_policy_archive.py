@@ -41,7 +41,8 @@ def test_article22_changed_text_under_the_same_version_is_refused(tmp_path: Path
     archive = PolicyArchive(tmp_path / "archive")
     archive.archive(policy(tmp_path, "v1", "2026-01-01"))
     changed = policy(tmp_path, "v1", "2026-01-01", extra='[cookies]\nanalytics = ["my_stats"]\n')
-    assert policy_sha256(changed) != archive.get("v1").sha256  # type: ignore[union-attr]
+    archived = archive.get("v1")
+    assert archived is not None and policy_sha256(changed) != archived.sha256
     with pytest.raises(ValueError, match="needs a new version"):
         archive.archive(changed)
 
@@ -50,8 +51,9 @@ def test_announced_version_waits_for_its_effective_date(tmp_path: Path) -> None:
     archive = PolicyArchive(tmp_path / "archive")
     archive.archive(policy(tmp_path, "v1", "2026-01-01"))
     archive.archive(policy(tmp_path, "v2", "2026-12-01", announced="2026-11-24"))
-    assert archive.in_force(date(2026, 11, 25)).version == "v1"  # type: ignore[union-attr]
-    assert archive.in_force(date(2026, 12, 1)).version == "v2"  # type: ignore[union-attr]
+    before, after = archive.in_force(date(2026, 11, 25)), archive.in_force(date(2026, 12, 1))
+    assert before is not None and before.version == "v1"
+    assert after is not None and after.version == "v2"
     assert archive.in_force(date(2025, 1, 1)) is None
     assert [v.announced.isoformat() for v in archive.versions()] == ["2026-01-01", "2026-11-24"]
 
@@ -74,7 +76,8 @@ def test_edited_archive_file_shows_a_different_hash_and_bad_names_are_refused(tm
     path = tmp_path / "archive" / "v1.json"
     path.chmod(0o644)
     path.write_bytes(path.read_bytes().replace("필수 쿠키".encode(), "필요 쿠키".encode()))
-    assert archive.get("v1").sha256 != original  # type: ignore[union-attr]
+    edited = archive.get("v1")
+    assert edited is not None and edited.sha256 != original
     assert archive.get("../etc/passwd") is None
 
 

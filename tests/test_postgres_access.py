@@ -122,8 +122,8 @@ def test_the_ingest_role_may_only_append_and_reading_needs_the_disclosure_role(
     """안전성 확보조치 기준 제5조 (gap 3): the gate's role may only append; reading needs the disclosure role."""
     owner = PostgresAccessStore(postgres_url, create=True)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(owner.roles_sql())  # type: ignore[arg-type]
-        conn.execute(owner.roles_sql())  # type: ignore[arg-type]  # idempotent
+        conn.execute(owner.roles_sql())
+        conn.execute(owner.roles_sql())  # idempotent
     database = postgres_url.rsplit("/", 1)[1]
     ingest_url = pg_cluster.url(database, user="cookiegate_ingest")
     reader_url = pg_cluster.url(database, user="cookiegate_disclosure")
@@ -141,7 +141,7 @@ def test_the_ingest_role_may_only_append_and_reading_needs_the_disclosure_role(
             "SELECT * FROM cookiegate_access.legal_holds",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
 
     reader = PostgresAccessStore(reader_url)
     assert reader.count(0, 2**62) == 2 and len(list(reader.records(0, 2**62))) == 2
@@ -155,7 +155,7 @@ def test_the_ingest_role_runs_retention_but_never_under_three_months(pg_cluster:
     """The gate's ingester purges with the ingest role; the server refuses to destroy what 시행령 제41조 keeps."""
     owner = PostgresAccessStore(postgres_url, create=True)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(owner.roles_sql())  # type: ignore[arg-type]
+        conn.execute(owner.roles_sql())
     ingest = PostgresAccessStore(pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_ingest"))
     old_day = seoul_midnight_before(NOW_MS) - 100 * DAY_MS
     ingest.ingest([record(old_day + 5, "/old"), record(NOW_MS - 40 * DAY_MS, "/young")], segment="s", offset=1)

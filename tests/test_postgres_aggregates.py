@@ -17,7 +17,7 @@ def test_counts_add_up_once_per_spool_offset_under_the_ingest_role(pg_cluster: A
         PostgresAggregatesStore(postgres_url)
     owner = PostgresAggregatesStore(postgres_url, create=True)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(owner.roles_sql())  # type: ignore[arg-type]
+        conn.execute(owner.roles_sql())
     ingest = PostgresAggregatesStore(pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_ingest"))
     counts = {("response", "_ga", "/"): 3, ("request", "_fbp", "/shop"): 1}
     ingest.add_blocked_cookies(counts, now_ms=1, segment="s", offset=10)

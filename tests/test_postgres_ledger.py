@@ -73,7 +73,7 @@ def test_a_batch_retried_after_a_restart_is_appended_once(pg_cluster: Any, postg
 def test_the_ingest_role_appends_and_reads_but_cannot_rewrite_history(pg_cluster: Any, postgres_url: str) -> None:
     owner = PostgresLedgerStore(postgres_url, create=True)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(owner.roles_sql())  # type: ignore[arg-type]
+        conn.execute(owner.roles_sql())
     ingest_url = pg_cluster.url(postgres_url.rsplit("/", 1)[1], user="cookiegate_ingest")
     ingest = PostgresLedgerStore(ingest_url, create=True)
     ingest.append([event("v1"), event("v2")], segment="s", offset=1)
@@ -85,7 +85,7 @@ def test_the_ingest_role_appends_and_reads_but_cannot_rewrite_history(pg_cluster
             "TRUNCATE cookiegate_ledger.consent_events",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
     assert verify(owner.rows()).ok and owner.stats().head_seq == 2
     ingest.close()
     owner.close()

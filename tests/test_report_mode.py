@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import accept
+from tests.conftest import accept, gate_of
 
 Client = Callable[..., TestClient]
 TRACKERS = {"_ga": "GA1", "_fbp": "fb.1", "mystery_id": "x", "session": "s1", "lang": "ko"}
@@ -58,8 +58,8 @@ def test_report_mode_counts_exactly_what_enforce_mode_blocks(gate_client: Client
     enforce, report = gate_client(), gate_client(mode="report")
     _visit(enforce)
     _visit(report)
-    would_block = report.app.services.leaks.snapshot()  # type: ignore[attr-defined]
-    blocked = enforce.app.services.leaks.snapshot()  # type: ignore[attr-defined]
+    would_block = gate_of(report).services.leaks.snapshot()
+    blocked = gate_of(enforce).services.leaks.snapshot()
     # The consent API's own expiries of refused cookies are not sent in report mode (they would delete
     # cookies), so only enforce mode has response counts under the prefix; every page counts the same.
     assert {k: v for k, v in blocked.items() if not (k[0] == "response" and k[2].startswith("/_cookiegate"))} == (
@@ -106,7 +106,7 @@ def test_report_mode_still_resolves_gpc_and_counts_what_it_would_block(gate_clie
     seen = client.get("/echo?set=_fbp", headers={"sec-gpc": "1"})
     assert "targeting" not in seen.json()["granted"]  # the app is told the truth ...
     assert "_fbp" in _set_names(seen)  # ... but nothing is blocked
-    counts = client.app.services.leaks.snapshot()  # type: ignore[attr-defined]
+    counts = gate_of(client).services.leaks.snapshot()
     assert counts[("response", "_fbp", "/echo")] == 1
 
 

@@ -82,7 +82,7 @@ def test_inlined_set_cookie_name_agrees_with_cookies_module() -> None:
     values = [b"_fbp=1", b" _ga = 2; Path=/", b"nameless", b"a;b=c", b"=v", b"x=", b"sid=a=b; HttpOnly", b""]
     for value in values:
         expected = set_cookie_name(value)
-        category = "necessary" if expected == b"probe" else "targeting"
+        category: Category = "necessary" if expected == b"probe" else "targeting"
         seen: list[bytes] = []
 
         def spy(name: bytes, category: Category = category, seen: list[bytes] = seen) -> Category:

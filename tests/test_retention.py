@@ -20,6 +20,7 @@ from cookiegate.records.retention import (
     seconds_until_next_purge,
     validate_retention_months,
 )
+from cookiegate.records.types import AccessRecord
 from cookiegate.stores import open_access_store
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from tests.conftest import SECRET, tiny_app
@@ -32,7 +33,7 @@ def frozen() -> datetime:
     return NOW
 
 
-def row(ts: datetime, path: str, ip: str = "203.0.113.5") -> object:
+def row(ts: datetime, path: str, ip: str = "203.0.113.5") -> AccessRecord:
     return access_record(ts, path, ip)
 
 
@@ -116,15 +117,16 @@ def test_export_needs_a_permit_and_is_recorded(store_url: Callable[[str], str], 
     store = open_access_store(store_url("access"), create=True)
     when = NOW - timedelta(days=3)
     store.ingest([row(when, "/a", "192.0.2.1"), row(when, "/b", "192.0.2.2")], segment="s", offset=1)
-    window = {"from_ms": to_ms(when - timedelta(hours=1)), "to_ms_": to_ms(when + timedelta(hours=1))}
+    start, end = to_ms(when - timedelta(hours=1)), to_ms(when + timedelta(hours=1))
     with pytest.raises(ValueError, match="permit"):
-        export_disclosure(store, **window, ip=None, agency="Seoul police", permit=" ", out=tmp_path / "x.jsonl")
+        export_disclosure(store, from_ms=start, to_ms_=end, ip=None, agency="Seoul police", permit=" ",
+                          out=tmp_path / "x.jsonl")
     assert store.disclosures() == [] and not (tmp_path / "x.jsonl").exists()
 
     out = tmp_path / "out.csv"
     progress = io.StringIO()
-    disclosure = export_disclosure(store, **window, ip="192.0.2.1", agency="Seoul police", permit="2025-123",
-                                   out=out, clock=frozen, progress=progress)
+    disclosure = export_disclosure(store, from_ms=start, to_ms_=end, ip="192.0.2.1", agency="Seoul police",
+                                   permit="2025-123", out=out, clock=frozen, progress=progress)
     lines = list(csv.reader(io.StringIO(out.read_text())))
     assert len(lines) == 2 and "/a" in lines[1] and disclosure.records == 1
     (entry,) = store.disclosures()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
 from cookiegate.consent import Consent, ConsentCodec, new_consent
@@ -89,21 +89,31 @@ def make_gate(tmp_path: Path, app: Any, **options: Any) -> CookieGate:
     return CookieGate(app, **options)
 
 
+class Recording:
+    """An ASGI app that records every scope it is called with, then lets ``answer`` respond."""
+
+    def __init__(self, answer: ASGIApp) -> None:
+        self.answer = answer
+        self.scopes: list[Scope] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scopes.append(scope)
+        await self.answer(scope, receive, send)
+
+
 def recording_app(
     response_headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b"ok", content_type: bytes = b"text/plain"
-) -> Any:
+) -> Recording:
     """A raw ASGI app that records the scope it got and answers with the given headers."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        app.scopes.append(scope)  # type: ignore[attr-defined]
         if scope["type"] == "lifespan":
             return
         headers = [(b"content-type", content_type), *response_headers]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    app.scopes = []  # type: ignore[attr-defined]
-    return app
+    return Recording(app)
 
 
 def http_scope(

@@ -7,21 +7,21 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.hostile.harness import allowed, assert_holds, http_scope, make_gate, recording_app, run
+from tests.hostile.harness import Outcome, allowed, assert_holds, http_scope, make_gate, recording_app, run
 
 NONE = allowed(None)
 JSON = (b"content-type", b"application/json")
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 
 
-def _post(tmp_path: Path, body: bytes, headers: list[tuple[bytes, bytes]], method: str = "POST"):  # type: ignore[no-untyped-def]
+def _post(tmp_path: Path, body: bytes, headers: list[tuple[bytes, bytes]], method: str = "POST") -> Outcome:
     gate = make_gate(tmp_path, recording_app())
     outcome = run(gate, http_scope("/_cookiegate/consent", method=method, headers=headers), body)
     assert_holds(outcome, allowed(["functional", "analytics", "targeting"]))
     return outcome
 
 
-def _assert_clear_4xx(outcome, status: int | None = None) -> None:  # type: ignore[no-untyped-def]
+def _assert_clear_4xx(outcome: Outcome, status: int | None = None) -> None:
     assert 400 <= outcome.status < 500, (outcome.status, outcome.body[:200])
     if status is not None:
         assert outcome.status == status

@@ -9,10 +9,12 @@ from unittest import mock
 import pytest
 from itsdangerous import TimestampSigner
 
+from cookiegate import CookieGate
 from tests.hostile.harness import (
     ALL,
     KEY,
     POLICY,
+    Outcome,
     allowed,
     assert_holds,
     consent_of,
@@ -27,7 +29,7 @@ TRACKERS = b"_fbp=fb.1; _ga=GA1.1; session=s1; lang=ko"
 NONE = allowed(None)
 
 
-def _request(tmp_path: Path, cookie: bytes, query: bytes = b"") -> tuple[object, object]:
+def _request(tmp_path: Path, cookie: bytes, query: bytes = b"") -> tuple[CookieGate, Outcome]:
     gate = make_gate(tmp_path, recording_app([(b"set-cookie", b"_fbp=new; Path=/")]))
     outcome = run(gate, http_scope(query=query, headers=[(b"cookie", cookie)]))
     return gate, outcome
@@ -60,8 +62,8 @@ VALID = token()
 )
 def test_forged_or_tampered_tokens_are_no_consent(tmp_path: Path, value: bytes) -> None:
     _, outcome = _request(tmp_path, TRACKERS + b"; cookiegate=" + value)
-    assert_holds(outcome, NONE)  # type: ignore[arg-type]
-    assert not consent_of(outcome).chosen  # type: ignore[arg-type]
+    assert_holds(outcome, NONE)
+    assert not consent_of(outcome).chosen
 
 
 @pytest.mark.parametrize(
@@ -80,8 +82,8 @@ def test_forged_or_tampered_tokens_are_no_consent(tmp_path: Path, value: bytes) 
 )
 def test_signed_but_malformed_payloads_are_no_consent(tmp_path: Path, payload: bytes) -> None:
     _, outcome = _request(tmp_path, TRACKERS + b"; cookiegate=" + _signed(payload))
-    assert_holds(outcome, NONE)  # type: ignore[arg-type]
-    assert consent_of(outcome).granted == {"necessary"}  # type: ignore[arg-type]
+    assert_holds(outcome, NONE)
+    assert consent_of(outcome).granted == {"necessary"}
 
 
 @pytest.mark.parametrize(
@@ -102,15 +104,15 @@ def test_tossed_duplicate_consent_cookies_grant_nothing_unsigned(tmp_path: Path,
     cookie = b"; ".join([TRACKERS, *(values[v] for v in order)])
     _, outcome = _request(tmp_path, cookie)
     expected = allowed(["analytics"]) if b"valid" in order else NONE
-    assert_holds(outcome, expected)  # type: ignore[arg-type]
-    assert consent_of(outcome).granted == expected  # type: ignore[arg-type]
+    assert_holds(outcome, expected)
+    assert consent_of(outcome).granted == expected
 
 
 @pytest.mark.parametrize("size", [513, 4097, 20_000])
 def test_oversized_tokens_are_no_consent_and_not_cached(tmp_path: Path, size: int) -> None:
     gate, outcome = _request(tmp_path, TRACKERS + b"; cookiegate=" + b"A" * size)
-    assert_holds(outcome, NONE)  # type: ignore[arg-type]
-    assert all(len(t) <= 4096 for t in gate.codec._cache)  # type: ignore[attr-defined]
+    assert_holds(outcome, NONE)
+    assert all(len(t) <= 4096 for t in gate.codec._cache)
 
 
 @pytest.mark.parametrize(
@@ -123,8 +125,8 @@ def test_oversized_tokens_are_no_consent_and_not_cached(tmp_path: Path, size: in
 )
 def test_quoted_or_spaced_consent_cookie_still_verifies(tmp_path: Path, cookie: bytes) -> None:
     _, outcome = _request(tmp_path, TRACKERS + b"; " + cookie)
-    assert_holds(outcome, ALL)  # type: ignore[arg-type]
-    assert consent_of(outcome).chosen  # type: ignore[arg-type]
+    assert_holds(outcome, ALL)
+    assert consent_of(outcome).chosen
 
 
 @pytest.mark.parametrize(
@@ -141,8 +143,8 @@ def test_quoted_or_spaced_consent_cookie_still_verifies(tmp_path: Path, cookie: 
 )
 def test_look_alike_consent_cookie_names_are_not_consent(tmp_path: Path, name: bytes) -> None:
     _, outcome = _request(tmp_path, TRACKERS + b"; " + name + b"=" + VALID)
-    assert_holds(outcome, NONE)  # type: ignore[arg-type]
-    assert not consent_of(outcome).chosen  # type: ignore[arg-type]
+    assert_holds(outcome, NONE)
+    assert not consent_of(outcome).chosen
 
 
 def _old_token(under14: bool) -> bytes:

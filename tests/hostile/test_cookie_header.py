@@ -8,6 +8,7 @@ import pytest
 
 from tests.hostile.harness import (
     ALL,
+    Outcome,
     allowed,
     assert_holds,
     consent_cookie,
@@ -21,7 +22,7 @@ NONE = allowed(None)
 ANALYTICS = allowed(["analytics"])
 
 
-def _run(tmp_path: Path, headers: list[tuple[bytes, bytes]]):  # type: ignore[no-untyped-def]
+def _run(tmp_path: Path, headers: list[tuple[bytes, bytes]]) -> Outcome:
     return run(make_gate(tmp_path, recording_app()), http_scope(headers=headers))
 
 

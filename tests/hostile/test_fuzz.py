@@ -30,6 +30,7 @@ from tests.hostile.harness import (
     KEY,
     POLICY,
     Outcome,
+    Recording,
     allowed,
     assert_holds,
     http_scope,
@@ -158,9 +159,8 @@ apps = st.builds(
 )
 
 
-def fuzz_app(case: AppCase) -> Any:
+def fuzz_app(case: AppCase) -> Recording:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        app.scopes.append(scope)  # type: ignore[attr-defined]
         headers = list(case.set_cookies)
         if case.minor_flag is not None:
             headers.append((b"x-cookiegate-minor", case.minor_flag))
@@ -178,8 +178,7 @@ def fuzz_app(case: AppCase) -> Any:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"<html><head></head><body>x</body></html>"})
 
-    app.scopes = []  # type: ignore[attr-defined]
-    return app
+    return Recording(app)
 
 
 def drive(gate: Any, scope: Scope) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from starlette.types import Scope
 
 from tests.hostile.harness import (
     ALL,
+    Outcome,
     allowed,
     assert_holds,
     consent_cookie,
@@ -22,10 +24,12 @@ from tests.hostile.harness import (
 CHILD = allowed(ALL, minor=True)
 
 
-def _child(tmp_path: Path, **scope_args: object):  # type: ignore[no-untyped-def]
+def _child(
+    tmp_path: Path, *, path: str = "/page", query: bytes = b"", headers: Sequence[tuple[bytes, bytes]] = ()
+) -> Outcome:
     gate = make_gate(tmp_path, recording_app())
-    headers = [(b"cookie", consent_cookie(ALL, under14=True)), *scope_args.pop("headers", [])]  # type: ignore[misc]
-    return run(gate, http_scope(headers=headers, **scope_args))  # type: ignore[arg-type]
+    cookie = (b"cookie", consent_cookie(ALL, under14=True))
+    return run(gate, http_scope(path, query, headers=[cookie, *headers]))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from tests.hostile.harness import (
     ALL,
+    Outcome,
     allowed,
     assert_holds,
     consent_cookie,
@@ -23,7 +24,7 @@ NONE = allowed(None)
 ANALYTICS = allowed(["analytics"])
 
 
-def _respond(tmp_path: Path, headers: list[tuple[bytes, bytes]], cookie: bytes = b""):  # type: ignore[no-untyped-def]
+def _respond(tmp_path: Path, headers: list[tuple[bytes, bytes]], cookie: bytes = b"") -> Outcome:
     gate = make_gate(tmp_path, recording_app(headers))
     request_headers = [(b"cookie", cookie)] if cookie else []
     return run(gate, http_scope(headers=request_headers))

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from cookiegate import useragents
-from tests.hostile.harness import allowed, assert_holds, http_scope, make_gate, recording_app, run
+from tests.hostile.harness import Outcome, allowed, assert_holds, http_scope, make_gate, recording_app, run
 
 HTML = recording_app(body=b"<!doctype html><html><head></head><body>x</body></html>", content_type=b"text/html")
 NONE = allowed(None)
 
 
-def _page(tmp_path: Path, agent: bytes):  # type: ignore[no-untyped-def]
+def _page(tmp_path: Path, agent: bytes) -> Outcome:
     gate = make_gate(tmp_path, HTML)
     return run(gate, http_scope(headers=[(b"user-agent", agent), (b"accept", b"text/html")]))
 

@@ -12,6 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tests.hostile.harness import (
     ALL,
     Outcome,
+    Recording,
     allowed,
     assert_holds,
     consent_cookie,
@@ -21,11 +22,10 @@ from tests.hostile.harness import (
 NONE = allowed(None)
 
 
-def ws_app(kind: str, headers: list[tuple[bytes, bytes]]) -> Any:
+def ws_app(kind: str, headers: list[tuple[bytes, bytes]]) -> Recording:
     """Accepts (with ``headers``) or denies with an HTTP response carrying them; records its scope."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        app.scopes.append(scope)  # type: ignore[attr-defined]
         await receive()  # websocket.connect
         if kind == "accept":
             await send({"type": "websocket.accept", "headers": headers})
@@ -36,8 +36,7 @@ def ws_app(kind: str, headers: list[tuple[bytes, bytes]]) -> Any:
         else:
             await send({"type": "websocket.close", "code": 1008})
 
-    app.scopes = []  # type: ignore[attr-defined]
-    return app
+    return Recording(app)
 
 
 def ws_scope(query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None, path: str = "/ws") -> Scope:
