@@ -139,9 +139,9 @@ def test_article29_demo_encrypts_client_addresses_with_keys_kept_beside_its_data
         url = re.search(r"http://\S+/", announced)
         assert url is not None, announced
         assert "encrypted at rest" in process.stdout.readline()
-        for path in ("", "privacy", "whoami"):
+        for page in ("", "privacy", "whoami"):
             # The site's own name in Host: on localhost it would otherwise equal the client's address.
-            request = urllib.request.Request(url.group(0) + path, headers={"Host": "shop.test"})
+            request = urllib.request.Request(url.group(0) + page, headers={"Host": "shop.test"})
             with urllib.request.urlopen(request, timeout=20) as response:
                 response.read()
     finally:
