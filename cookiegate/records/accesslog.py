@@ -12,6 +12,7 @@ Never recorded: cookie values, query strings, request or response bodies, the Us
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 from typing import Final
 
@@ -22,12 +23,15 @@ from cookiegate.consent import Consent
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records.gpc import GpcEvents
 from cookiegate.records.sealing import RecordSealer
-from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, SpoolWriter
+from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, HEADER, MAGIC, SpoolWriter
 from cookiegate.records.types import AccessRecord, Outcome
 
 _perf_counter_ns: Final = time.perf_counter_ns
 _time_ns: Final = time.time_ns
 _dumps: Final = orjson.dumps
+_pack: Final = HEADER.pack
+_crc32: Final = zlib.crc32
+_NO_CLIENT: Final = (None, None)
 _PROTOCOLS: Final = {v: f"HTTP/{v}" for v in ("1.0", "1.1", "2", "2.0", "3")}
 #: Field caps, so one frame stays small whatever a client sends.
 _HOST_MAX: Final = 255
@@ -75,14 +79,14 @@ class AccessLog:
         host = b""
         for name, value in scope["headers"]:
             if name == b"host":
-                host = value
+                host = value[:_HOST_MAX]
                 break
-        client = scope.get("client")
+        peer, port = scope.get("client") or _NO_CLIENT
         fields = (
             (_time_ns() - duration_ns) // 1_000_000,
-            client[0] if client else None,
-            client[1] if client else None,
-            host[:_HOST_MAX].decode("latin-1"),
+            peer,
+            port,
+            host.decode("latin-1"),
             scope.get("method", "GET"),  # a WebSocket handshake is a GET
             scope["path"][:_PATH_MAX],
             status,
@@ -100,7 +104,8 @@ class AccessLog:
             payload = _dumps([f.encode("utf-8", "replace").decode() if isinstance(f, str) else f for f in fields])
         if self.sealer is not None:
             payload = self.sealer.seal_payload(payload)
-        self.spool.append(payload)
+        # Framed here rather than in ``SpoolWriter.append``: one Python call less per request.
+        self.spool.append_frame(_pack(MAGIC, len(payload), _crc32(payload)) + payload)
 
     def close(self) -> None:
         self.spool.close()

@@ -53,7 +53,9 @@ class Channel(Protocol):
 
 def _records_only(payloads: Sequence[bytes], counters: ChannelCounters) -> list[bytes]:
     """``payloads`` without the writers' drop notices, which are counted instead."""
-    if not any(p.startswith(_NOTICE) for p in payloads):
+    # One C-level scan of the joined batch instead of a Python step per payload (nearly every batch has no
+    # notice); a path that happens to contain the marker only sends the batch down the exact loop below.
+    if _NOTICE not in b"".join(payloads):
         return list(payloads)
     kept: list[bytes] = []
     for payload in payloads:
@@ -80,7 +82,8 @@ class AccessChannel:
     def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
         decode, proxies, sealer = accesslog.decode, self.proxies, self.sealer
         kept = _records_only(payloads, self.counters)
-        if sealer is not None or any(payload[:1] == SEALED_PAYLOAD for payload in kept):
+        # A plain payload is orjson output, which escapes control characters: a raw NUL means a sealed one.
+        if sealer is not None or SEALED_PAYLOAD in b"".join(kept):
             kept = [_open_sealed(sealer, p) if p[:1] == SEALED_PAYLOAD else p for p in kept]
         try:
             records = accesslog.decode_batch(kept, proxies)

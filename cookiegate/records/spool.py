@@ -70,7 +70,14 @@ class SpoolWriter:
 
     def append(self, payload: bytes) -> bool:
         """Append one payload; False (and counted) if it could not be written."""
-        data = _pack(MAGIC, len(payload), _crc32(payload)) + payload
+        return self.append_frame(_pack(MAGIC, len(payload), _crc32(payload)) + payload)
+
+    def append_frame(self, data: bytes) -> bool:
+        """Append one frame built by ``frame`` (the access log frames inline, saving a call per request).
+
+        The lock stays: ``os.write`` releases the GIL, and without it another thread could seal (close) the
+        fd mid-write and a reopen could hand the same fd number to a new segment.
+        """
         with self._lock:
             if self._fd < 0 and not self._reopen():
                 return self._drop()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from cookiegate.clock import seoul_day, seoul_midnight
 from cookiegate.crypto import is_lookup_tag
@@ -29,6 +29,12 @@ ACCESS_DDL: Final = ", ".join(
 )
 COLUMN_LIST: Final = ", ".join(ACCESS_COLUMNS)
 _PLACEHOLDERS: Final = ", ".join("?" * len(ACCESS_COLUMNS))
+#: ``None`` bound through an adapter that returns it unchanged. Without one, the sqlite3 module looks for
+#: ``__adapt__``/``__conform__`` on every ``None`` parameter and builds an AttributeError message each time
+#: (~3k instructions per NULL per row, callgrind); a C-level identity for ``None`` (``{}.get``) binds the
+#: same NULL for ~0.3k. Process-wide, and harmless for every other sqlite3 user: ``None`` still binds NULL.
+_IDENTITY_OF_NONE: Final = cast("Callable[[None], None]", {}.get)
+sqlite3.register_adapter(type(None), _IDENTITY_OF_NONE)
 #: Columns of schema 1 that are not part of the statutory record set (issue #10: kept apart, used for nothing else).
 _V1_EXTRA: Final = ("user_agent", "ua_family", "ua_os", "ua_device", "ua_bot", "granted", "gpc", "under14",
                     "minor", "policy_version")  # fmt: skip
