@@ -34,7 +34,8 @@ test: $(VENV)/.installed-test system-deps lint
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check cookiegate tests benchmarks static
-	$(BIN)/mypy --strict cookiegate
+	$(BIN)/ruff format --check cookiegate tests benchmarks static
+	$(BIN)/mypy --strict  # cookiegate, tests and benchmarks ([tool.mypy] files)
 
 # Real browser for the banner tests: Debian's chromium (Playwright's own download does not work offline),
 # and a CJK font so Korean text renders in screenshots.

@@ -39,8 +39,13 @@ class RequestCounter:
             return
         if scope["path"] == COUNT_PATH:
             body = str(self.count).encode()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         try:

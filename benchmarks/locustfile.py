@@ -43,8 +43,9 @@ from visitors import browser_user_agent
 DEFAULT_WEIGHTS = "returning=60,new=15,rejecter=8,minor=4,gpc=5,bot=7,consent=1"
 WEIGHTS = {
     name.strip(): int(weight)
-    for name, _, weight in (item.partition("=") for item in os.environ.get("COOKIEGATE_BENCH_WEIGHTS",
-                                                                             DEFAULT_WEIGHTS).split(","))
+    for name, _, weight in (
+        item.partition("=") for item in os.environ.get("COOKIEGATE_BENCH_WEIGHTS", DEFAULT_WEIGHTS).split(",")
+    )
     if name.strip()
 }
 RATE = float(os.environ.get("COOKIEGATE_BENCH_RATE", "0"))
@@ -59,13 +60,17 @@ TOKENS: dict[str, list[str]] = json.loads(Path(_token_file).read_text()) if _tok
 
 HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
 def _visitor_ua() -> str:
     return browser_user_agent(random.randrange(UA_VARIETY))
 
 
 def _tracker_cookies() -> str:
-    return (f"_ga=GA1.1.{random.randrange(10**9)}.1700000000; _fbp=fb.1.1700000000.{random.randrange(10**9)}; "
-            f"lang=ko; session={random.getrandbits(96):024x}")
+    return (
+        f"_ga=GA1.1.{random.randrange(10**9)}.1700000000; _fbp=fb.1.1700000000.{random.randrange(10**9)}; "
+        f"lang=ko; session={random.getrandbits(96):024x}"
+    )
 
 
 def paced(interval: float) -> Callable[[Any], float]:
@@ -122,8 +127,12 @@ class Visitor(FastHttpUser):
         return f"cookiegate={token}; {_tracker_cookies()}"
 
     def _post_consent(self) -> str:
-        response = self.client.post("/_cookiegate/consent", json={"granted": self.granted, "under14": self.under14},
-                                    headers={"Sec-Fetch-Site": "same-origin"}, name="consent POST (on_start)")
+        response = self.client.post(
+            "/_cookiegate/consent",
+            json={"granted": self.granted, "under14": self.under14},
+            headers={"Sec-Fetch-Site": "same-origin"},
+            name="consent POST (on_start)",
+        )
         cookie = response.headers.get("set-cookie", "") if response.headers else ""
         if isinstance(cookie, list):  # geventhttpclient gives a list when there are several Set-Cookie lines
             cookie = ";".join(cookie)
@@ -200,11 +209,14 @@ class ConsentGiver(FastHttpUser):
 
     @task
     def give_consent(self) -> None:
-        body = {"granted": random.choice((["analytics"], [], ["functional", "analytics", "targeting"])),
-                "under14": False}
+        body = {
+            "granted": random.choice((["analytics"], [], ["functional", "analytics", "targeting"])),
+            "under14": False,
+        }
         headers = {"Sec-Fetch-Site": "same-origin", "User-Agent": _visitor_ua(), "Accept": "application/json"}
-        with self.client.post("/_cookiegate/consent", json=body, headers=headers, name="consent POST",
-                              catch_response=True) as response:
+        with self.client.post(
+            "/_cookiegate/consent", json=body, headers=headers, name="consent POST", catch_response=True
+        ) as response:
             if response.status_code == 404 and VARIANT in ("bare", "uvicorn_access_log"):
                 response.success()
 

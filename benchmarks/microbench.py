@@ -32,8 +32,10 @@ from cookiegate.consent import ConsentCodec, new_consent  # noqa: E402
 from cookiegate.demo import build_site  # noqa: E402
 
 KEY = "cookiegate-microbench-key-0123456789"
-CHROME = (b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          b"Chrome/124.0.6367.91 Safari/537.36")
+CHROME = (
+    b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    b"Chrome/124.0.6367.91 Safari/537.36"
+)
 HTML_ACCEPT = b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CONSENT_BODY = b'{"granted": ["analytics"], "under14": false}'
 TRACKERS = b"_ga=GA1.1.123456789.1700000000; _fbp=fb.1.1700000000.987654321; lang=ko; session=abcdef0123456789"
@@ -47,10 +49,19 @@ def token(granted: tuple[str, ...], *, under14: bool = False) -> bytes:
 
 def scope_for(path: str, query: bytes, headers: list[tuple[bytes, bytes]], method: str = "GET") -> Scope:
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
-        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": query, "headers": [(b"host", b"shop.example"), *headers],
-        "client": ("203.0.113.7", 50000), "server": ("127.0.0.1", 8000), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query,
+        "headers": [(b"host", b"shop.example"), *headers],
+        "client": ("203.0.113.7", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
     }
 
 
@@ -62,18 +73,35 @@ def cases() -> dict[str, Scope]:
     return {
         "consented": scope_for("/", b"", [*base, (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]),
         "new_visitor": scope_for("/", b"", base),
-        "consented_new_header": scope_for("/", b"", [*base,
-                                                     (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]),
-        "minor_marketing": scope_for("/", b"utm_source=x&gclid=y&item=3",
-                                     [*base, (b"cookie", b"cookiegate=" + minor + b"; " + TRACKERS)]),
-        "gpc": scope_for("/", b"", [*base, (b"sec-gpc", b"1"),
-                                    (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]),
-        "bot": scope_for("/privacy", b"", [(b"user-agent", b"Mozilla/5.0 (compatible; Googlebot/2.1; "
-                                                           b"+http://www.google.com/bot.html)"), (b"accept", b"*/*")]),
+        "consented_new_header": scope_for(
+            "/", b"", [*base, (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]
+        ),
+        "minor_marketing": scope_for(
+            "/", b"utm_source=x&gclid=y&item=3", [*base, (b"cookie", b"cookiegate=" + minor + b"; " + TRACKERS)]
+        ),
+        "gpc": scope_for(
+            "/", b"", [*base, (b"sec-gpc", b"1"), (b"cookie", b"cookiegate=" + everything + b"; " + TRACKERS)]
+        ),
+        "bot": scope_for(
+            "/privacy",
+            b"",
+            [
+                (b"user-agent", b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+                (b"accept", b"*/*"),
+            ],
+        ),
         # Not a hot-path request: signs a token and appends to the ledger. A 404 on the bare shop.
-        "consent_post": scope_for("/_cookiegate/consent", b"", [
-            (b"user-agent", CHROME), (b"content-type", b"application/json"), (b"sec-fetch-site", b"same-origin"),
-            (b"content-length", str(len(CONSENT_BODY)).encode())], method="POST"),
+        "consent_post": scope_for(
+            "/_cookiegate/consent",
+            b"",
+            [
+                (b"user-agent", CHROME),
+                (b"content-type", b"application/json"),
+                (b"sec-fetch-site", b"same-origin"),
+                (b"content-length", str(len(CONSENT_BODY)).encode()),
+            ],
+            method="POST",
+        ),
     }
 
 
@@ -114,8 +142,10 @@ def fresh_cookie_headers(scope: Scope, count: int) -> list[Scope]:
     is rewritten on every page view: no per-header cache can help, only the parsing path counts."""
     scopes: list[Scope] = []
     for n in range(count):
-        headers = [(name, value + b"; _ga_XYZ123=GS1.1.%d.1.1.1700000000.0.0.0" % n if name == b"cookie" else value)
-                   for name, value in scope["headers"]]
+        headers = [
+            (name, value + b"; _ga_XYZ123=GS1.1.%d.1.1.1700000000.0.0.0" % n if name == b"cookie" else value)
+            for name, value in scope["headers"]
+        ]
         scopes.append({**scope, "headers": headers})
     return scopes
 
@@ -131,7 +161,7 @@ async def time_calls(app: ASGIApp, scope: Scope | list[Scope], iterations: int, 
     per_call: list[float] = []
     for r in range(repeats):
         if isinstance(scope, list):
-            batch = scope[warm + r * iterations: warm + (r + 1) * iterations]
+            batch = scope[warm + r * iterations : warm + (r + 1) * iterations]
             started = time.perf_counter_ns()
             for one in batch:
                 await app(dict(one), _receive, _send)
@@ -147,8 +177,9 @@ def variants(data_dir: Path) -> dict[str, Callable[[], ASGIApp]]:
     return {
         "bare": build_site,
         "gated": lambda: CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir / "gated", access_log=False),
-        "gated_logged": lambda: CookieGate(build_site(), secret_keys=[KEY], data_dir=data_dir / "logged",
-                                           access_log=True),
+        "gated_logged": lambda: CookieGate(
+            build_site(), secret_keys=[KEY], data_dir=data_dir / "logged", access_log=True
+        ),
     }
 
 
@@ -209,18 +240,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = asyncio.run(measure(args.iterations, args.repeats))
     print(f"µs per request, in-process, median of {args.repeats} × {args.iterations} calls")
-    print(f"{'case':<22}{'bare':>9}{'gated':>9}{'logged':>9}{'gate µs':>10}{'logged µs':>11}"
-          f"{'gated ×':>9}{'logged ×':>10}")
+    print(
+        f"{'case':<22}{'bare':>9}{'gated':>9}{'logged':>9}{'gate µs':>10}{'logged µs':>11}"
+        f"{'gated ×':>9}{'logged ×':>10}"
+    )
     for case, f in results.items():
         if case.startswith("_"):
             continue
-        print(f"{case:<22}{f['bare']:>9.1f}{f['gated']:>9.1f}{f['gated_logged']:>9.1f}{f['gate_us']:>10.1f}"
-              f"{f['logged_gate_us']:>11.1f}{f['gated_ratio']:>9.2f}{f['logged_ratio']:>10.2f}")
+        print(
+            f"{case:<22}{f['bare']:>9.1f}{f['gated']:>9.1f}{f['gated_logged']:>9.1f}{f['gate_us']:>10.1f}"
+            f"{f['logged_gate_us']:>11.1f}{f['gated_ratio']:>9.2f}{f['logged_ratio']:>10.2f}"
+        )
     background = results.get("_background", {})
     if background:
-        print(f"gated_logged background threads (access log writer, purge): {background['writer_cpu_us_per_record']}"
-              " µs CPU per record on top (the figures above are the request path's wall time, which a busy writer"
-              " also slows through the GIL)")
+        print(
+            f"gated_logged background threads (access log writer, purge): {background['writer_cpu_us_per_record']}"
+            " µs CPU per record on top (the figures above are the request path's wall time, which a busy writer"
+            " also slows through the GIL)"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -115,8 +115,18 @@ class Server:
         self.log_file = workdir / f"{variant}.server.log"
         access_log = variant == "uvicorn_access_log"
         command = [
-            *pinning(0), sys.executable, "-m", "uvicorn", f"app:{variant}", "--factory",
-            "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(self.port),
+            *pinning(0),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"app:{variant}",
+            "--factory",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
             # uvicorn's access lines are INFO: at --log-level warning they would be filtered, not written.
             *(["--access-log", "--log-level", "info"] if access_log else ["--no-access-log", "--log-level", "warning"]),
         ]
@@ -194,8 +204,16 @@ def make_tokens(key: str, count: int) -> dict[str, list[str]]:
     }
 
 
-def run_round(server: Server, phase: Phase, round_no: int, workdir: Path, csv_dir: Path, env: dict[str, str],
-              on_sample: Any = None, sample_every: float = 0.0) -> dict[str, Any]:
+def run_round(
+    server: Server,
+    phase: Phase,
+    round_no: int,
+    workdir: Path,
+    csv_dir: Path,
+    env: dict[str, str],
+    on_sample: Any = None,
+    sample_every: float = 0.0,
+) -> dict[str, Any]:
     """Drive ``server`` with one Locust process for one round of ``phase``; return the raw measurements."""
     tag = f"{server.variant}_{phase.name}" + (f"_r{round_no}" if phase.rounds > 1 else "")
     latency_file = workdir / f"{tag}.latency"
@@ -209,10 +227,31 @@ def run_round(server: Server, phase: Phase, round_no: int, workdir: Path, csv_di
     }
     run_time = math.ceil(phase.warmup + phase.measure + 1.5)
     command = [
-        *pinning(1), sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-        "-u", str(phase.users), "-r", str(phase.users), "--run-time", f"{run_time}s", "--host", server.url,
-        "--csv", str(workdir / tag), "--reset-stats", "--only-summary",
-        "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "2",
+        *pinning(1),
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(phase.users),
+        "-r",
+        str(phase.users),
+        "--run-time",
+        f"{run_time}s",
+        "--host",
+        server.url,
+        "--csv",
+        str(workdir / tag),
+        "--reset-stats",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+        "--stop-timeout",
+        "2",
     ]
     locust_log = workdir / f"{tag}.locust.log"
     before = served(server.url)
@@ -245,8 +284,14 @@ def run_round(server: Server, phase: Phase, round_no: int, workdir: Path, csv_di
     latencies = array("d")
     latencies.frombytes(latency_file.read_bytes())
     counts = json.loads(Path(str(latency_file) + ".json").read_text())
-    return {"requests": count1 - count0, "cpu": cpu1 - cpu0, "wall": t1 - t0, "latencies": latencies,
-            "failures": counts["failures"], "rss": rss_bytes(server.pid)}
+    return {
+        "requests": count1 - count0,
+        "cpu": cpu1 - cpu0,
+        "wall": t1 - t0,
+        "latencies": latencies,
+        "failures": counts["failures"],
+        "rss": rss_bytes(server.pid),
+    }
 
 
 def combine(phase: Phase, rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -278,16 +323,18 @@ def combine(phase: Phase, rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "capacity_rps": round(1e6 / cpu_us),
         "window_seconds": round(wall, 2),
         # The spread of CPU/request over rounds: how much the machine's other load moved the figure.
-        "cpu_us_per_request_by_round": [round(r["cpu"] / r["requests"] * 1e6, 1) if r["requests"] else None
-                                        for r in rounds],
+        "cpu_us_per_request_by_round": [
+            round(r["cpu"] / r["requests"] * 1e6, 1) if r["requests"] else None for r in rounds
+        ],
         "target_rate": phase.rate or None,
         "users": phase.users,
         "rss_mb": round(rounds[-1]["rss"] / 2**20, 1),
     }
 
 
-def measure_all(variants: list[str], phases: list[Phase], workdir: Path, csv_dir: Path,
-                env: dict[str, str]) -> dict[str, dict[str, Any]]:
+def measure_all(
+    variants: list[str], phases: list[Phase], workdir: Path, csv_dir: Path, env: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     """All variants' servers up at once (idle ones cost nothing), rounds interleaved across variants.
 
     Interleaving (and rotating the order each round) spreads any change in the machine's other load over
@@ -301,12 +348,14 @@ def measure_all(variants: list[str], phases: list[Phase], workdir: Path, csv_dir
         for phase in phases:
             rounds: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
             for round_no in range(phase.rounds):
-                order = variants[round_no % len(variants):] + variants[: round_no % len(variants)]
+                order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]
                 for variant in order:
                     measured = run_round(servers[variant], phase, round_no, workdir, csv_dir, env)
                     rounds[variant].append(measured)
-                    print(f"  {phase.name:<10} round {round_no + 1}/{phase.rounds}  {variant:<19} "
-                          f"{_line(measured)}", flush=True)
+                    print(
+                        f"  {phase.name:<10} round {round_no + 1}/{phase.rounds}  {variant:<19} {_line(measured)}",
+                        flush=True,
+                    )
             for variant in variants:
                 results[variant][phase.name] = combine(phase, rounds[variant])
     finally:
@@ -322,9 +371,11 @@ def measure_all(variants: list[str], phases: list[Phase], workdir: Path, csv_dir
 def _line(r: dict[str, Any]) -> str:
     ordered = sorted(r["latencies"]) or [0.0]
     cpu_us = r["cpu"] / r["requests"] * 1e6 if r["requests"] else 0.0
-    return (f"{r['requests'] / r['wall']:7.0f} rps  cpu {cpu_us:6.1f} µs/req  "
-            f"p50 {ordered[len(ordered) // 2]:7.2f} ms  p99 {ordered[int(len(ordered) * 0.99)]:7.2f} ms  "
-            f"fail {r['failures']}")
+    return (
+        f"{r['requests'] / r['wall']:7.0f} rps  cpu {cpu_us:6.1f} µs/req  "
+        f"p50 {ordered[len(ordered) // 2]:7.2f} ms  p99 {ordered[int(len(ordered) * 0.99)]:7.2f} ms  "
+        f"fail {r['failures']}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- reporting
@@ -344,8 +395,9 @@ def summarise(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> dict[
             entry["max_rps"] = phases["max_rate"]["rps"]
             entry["max_rps_ratio_to_bare"] = _ratio(phases["max_rate"]["rps"], results["bare"]["max_rate"]["rps"])
             entry["max_rate_cpu_us_per_request"] = phases["max_rate"]["cpu_us_per_request"]
-            entry["max_rate_cpu_ratio_to_bare"] = _ratio(phases["max_rate"]["cpu_us_per_request"],
-                                                         results["bare"]["max_rate"]["cpu_us_per_request"])
+            entry["max_rate_cpu_ratio_to_bare"] = _ratio(
+                phases["max_rate"]["cpu_us_per_request"], results["bare"]["max_rate"]["cpu_us_per_request"]
+            )
         entry.update({k: v for k, v in phases.items() if k not in ("fixed_rate", "max_rate")})
         entry["fixed_rate"] = fixed
         if "max_rate" in phases:
@@ -359,8 +411,11 @@ def summarise(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> dict[
         "gated_logged_p99_within_10pct_of_bare": logged.get("p99_ratio_to_bare", 99) <= 1.10,
     }
     # Below the asked rate, Locust (or a busy machine) was the limit and the variants are not comparable.
-    short = [name for name, phases in results.items()
-             if phases["fixed_rate"]["rps"] < 0.95 * (phases["fixed_rate"]["target_rate"] or 0)]
+    short = [
+        name
+        for name, phases in results.items()
+        if phases["fixed_rate"]["rps"] < 0.95 * (phases["fixed_rate"]["target_rate"] or 0)
+    ]
     meta["fixed_rate_reached"] = not short
     if short:
         meta["warning"] = f"fixed rate not reached by {', '.join(short)}: machine busy? compare with care"
@@ -372,9 +427,25 @@ def _ratio(value: float, base: float) -> float | None:
 
 
 def write_csv(summary: dict[str, Any], path: Path) -> None:
-    columns = ["variant", "phase", "rps", "cpu_us_per_request", "cpu_ratio_to_bare", "p50_ms", "p90_ms", "p99_ms",
-               "p999_ms", "mean_ms", "server_cpu_util", "capacity_rps", "failures", "server_requests",
-               "window_seconds", "target_rate", "users"]
+    columns = [
+        "variant",
+        "phase",
+        "rps",
+        "cpu_us_per_request",
+        "cpu_ratio_to_bare",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "p999_ms",
+        "mean_ms",
+        "server_cpu_util",
+        "capacity_rps",
+        "failures",
+        "server_requests",
+        "window_seconds",
+        "target_rate",
+        "users",
+    ]
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
@@ -383,8 +454,9 @@ def write_csv(summary: dict[str, Any], path: Path) -> None:
             for phase in ("fixed_rate", "max_rate"):
                 if phase in entry:
                     row = {"variant": variant, "phase": phase, **entry[phase]}
-                    row["cpu_ratio_to_bare"] = _ratio(entry[phase]["cpu_us_per_request"],
-                                                      bare[phase]["cpu_us_per_request"])
+                    row["cpu_ratio_to_bare"] = _ratio(
+                        entry[phase]["cpu_us_per_request"], bare[phase]["cpu_us_per_request"]
+                    )
                     writer.writerow(row)
 
 
@@ -399,11 +471,15 @@ def table(summary: dict[str, Any]) -> str:
         rule += "---:|---:|---:|---:|"
     lines = [head, rule]
     for name, v in variants.items():
-        line = (f"| {name} | {v['cpu_us_per_request']:.1f} | {v['cpu_ratio_to_bare']:.3f} | {v['p50_ms']:.2f} | "
-                f"{v['p99_ms']:.2f} | {v['p99_ratio_to_bare']:.3f} | {v['rps']:.0f} |")
+        line = (
+            f"| {name} | {v['cpu_us_per_request']:.1f} | {v['cpu_ratio_to_bare']:.3f} | {v['p50_ms']:.2f} | "
+            f"{v['p99_ms']:.2f} | {v['p99_ratio_to_bare']:.3f} | {v['rps']:.0f} |"
+        )
         if has_max:
-            line += (f" {v['max_rate_cpu_us_per_request']:.1f} | {v['max_rate_cpu_ratio_to_bare']:.3f} |"
-                     f" {v['max_rps']:.0f} | {v['max_rate']['server_cpu_util'] * 100:.0f}% |")
+            line += (
+                f" {v['max_rate_cpu_us_per_request']:.1f} | {v['max_rate_cpu_ratio_to_bare']:.3f} |"
+                f" {v['max_rps']:.0f} | {v['max_rate']['server_cpu_util'] * 100:.0f}% |"
+            )
         lines.append(line)
     return "\n".join(lines)
 
@@ -440,11 +516,24 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         base = variants["bare"][phase]["cpu_us_per_request"]
         xs = [i + (k - (len(phases) - 1) / 2) * width for i in range(len(names))]
         label = "at the fixed rate" if phase == "fixed_rate" else "at max rate (Locust-bound)"
-        bars = ax_cpu.bar(xs, cpu, width, color=colors[: len(names)], alpha=1.0 if k == 0 else 0.55,
-                          hatch=None if k == 0 else "//", edgecolor="white", label=label)
+        bars = ax_cpu.bar(
+            xs,
+            cpu,
+            width,
+            color=colors[: len(names)],
+            alpha=1.0 if k == 0 else 0.55,
+            hatch=None if k == 0 else "//",
+            edgecolor="white",
+            label=label,
+        )
         for bar, value in zip(bars, cpu, strict=True):
-            ax_cpu.annotate(f"{value:.0f}\n{value / base:.2f}×", (bar.get_x() + bar.get_width() / 2, value),
-                            ha="center", va="bottom", fontsize=8)
+            ax_cpu.annotate(
+                f"{value:.0f}\n{value / base:.2f}×",
+                (bar.get_x() + bar.get_width() / 2, value),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         # The targets, drawn over this phase's bars only: 1.05× (gated) and 1.10× (gated_logged) its bare.
         ax_cpu.hlines(base * 1.05, xs[1] - width / 2, xs[1] + width / 2, colors="black", linestyles="--", linewidth=1)
         ax_cpu.hlines(base * 1.10, xs[2] - width / 2, xs[2] + width / 2, colors="black", linestyles="--", linewidth=1)
@@ -456,8 +545,11 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     ax_cpu.legend(loc="upper left", fontsize=8)
     ax_cpu.grid(axis="y", alpha=0.3)
     meta = summary["meta"]
-    fig.suptitle(f"cookiegate benchmark ({meta['mode']}, load avg before {meta['load_average_before']}, "
-                 f"{meta['http']}/{meta['loop']})", fontsize=10)
+    fig.suptitle(
+        f"cookiegate benchmark ({meta['mode']}, load avg before {meta['load_average_before']}, "
+        f"{meta['http']}/{meta['loop']})",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -486,23 +578,43 @@ def soak(seconds: float, out: Path, workdir: Path, env: dict[str, str], rate: fl
     server = Server("gated_logged", workdir, env)
     try:
         phase = Phase("soak", rate, 50, warmup, seconds - warmup)
-        result = combine(phase, [run_round(server, phase, 0, workdir, workdir, env,
-                                           on_sample=lambda t, rss: samples.append((t, rss)),
-                                           sample_every=max(1.0, seconds / 120))])
+        result = combine(
+            phase,
+            [
+                run_round(
+                    server,
+                    phase,
+                    0,
+                    workdir,
+                    workdir,
+                    env,
+                    on_sample=lambda t, rss: samples.append((t, rss)),
+                    sample_every=max(1.0, seconds / 120),
+                )
+            ],
+        )
     finally:
         server.stop()
     rss = [value for _, value in samples]
     baseline = rss[0]
     drift = [(value - baseline) / baseline for value in rss]
     report = {
-        "variant": "gated_logged", "seconds": seconds, "warmup_seconds": warmup, "rate": rate,
-        "baseline_rss_mb": round(baseline / 2**20, 2), "final_rss_mb": round(rss[-1] / 2**20, 2),
-        "max_rss_mb": round(max(rss) / 2**20, 2), "min_rss_mb": round(min(rss) / 2**20, 2),
-        "max_drift_pct": round(max(drift, key=abs) * 100, 2), "final_drift_pct": round(drift[-1] * 100, 2),
+        "variant": "gated_logged",
+        "seconds": seconds,
+        "warmup_seconds": warmup,
+        "rate": rate,
+        "baseline_rss_mb": round(baseline / 2**20, 2),
+        "final_rss_mb": round(rss[-1] / 2**20, 2),
+        "max_rss_mb": round(max(rss) / 2**20, 2),
+        "min_rss_mb": round(min(rss) / 2**20, 2),
+        "max_drift_pct": round(max(drift, key=abs) * 100, 2),
+        "final_drift_pct": round(drift[-1] * 100, 2),
         "flat_within_5pct": all(abs(d) <= 0.05 for d in drift),
         "slope_mb_per_10min": round(_slope(samples) * 600 / 2**20, 2),
-        "cpu_us_per_request": result["cpu_us_per_request"], "requests": result["server_requests"],
-        "failures": result["failures"], "access_log_rows": sqlite_rows(server.data_dir),
+        "cpu_us_per_request": result["cpu_us_per_request"],
+        "requests": result["server_requests"],
+        "failures": result["failures"],
+        "access_log_rows": sqlite_rows(server.data_dir),
         "load_average": load_average(),
     }
     with (out / "soak.csv").open("w", newline="") as f:
@@ -536,8 +648,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: short fixed-rate windows only (< 1 min)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where summary.json, CSVs, PNG go")
-    parser.add_argument("--soak", type=float, nargs="?", const=600.0, metavar="SECONDS",
-                        help="instead of the comparison: RSS of gated_logged over SECONDS (default 600)")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        nargs="?",
+        const=600.0,
+        metavar="SECONDS",
+        help="instead of the comparison: RSS of gated_logged over SECONDS (default 600)",
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="total requests/s in the fixed-rate phase")
     parser.add_argument("--users", type=int, default=100, help="Locust users (visitors) per phase")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (bare is needed)")
@@ -551,8 +669,12 @@ def main(argv: list[str] | None = None) -> int:
     key = "cookiegate-bench-" + os.urandom(16).hex()
     token_file = workdir / "tokens.json"
     token_file.write_text(json.dumps(make_tokens(key, 5000 if args.soak else 50)))
-    env = {**os.environ, "COOKIEGATE_BENCH_KEY": key, "COOKIEGATE_BENCH_TOKEN_FILE": str(token_file),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "COOKIEGATE_BENCH_KEY": key,
+        "COOKIEGATE_BENCH_TOKEN_FILE": str(token_file),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     started = time.monotonic()
     try:
         if args.soak:
@@ -564,14 +686,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             phases = [Phase("fixed_rate", args.rate, args.users, 1.5, 3.0)]
         else:
-            phases = [Phase("fixed_rate", args.rate, args.users, 2.0, 7.0, rounds=args.rounds),
-                      Phase("max_rate", 0, args.users, 2.0, 6.0)]
+            phases = [
+                Phase("fixed_rate", args.rate, args.users, 2.0, 7.0, rounds=args.rounds),
+                Phase("max_rate", 0, args.users, 2.0, 6.0),
+            ]
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
         if "bare" not in variants:
             raise SystemExit("--variants must include bare: every ratio is to bare")
         meta = _meta(args, phases)
-        print(f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; "
-              f"load average {meta['load_average_before']}", flush=True)
+        print(
+            f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; load average {meta['load_average_before']}",
+            flush=True,
+        )
         results = measure_all(variants, phases, workdir, out, env)
         meta["load_average_after"] = load_average()
         meta["elapsed_seconds"] = round(time.monotonic() - started, 1)
@@ -584,8 +710,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nfixed-rate phase: {args.rate:.0f} req/s; targets: {summary['targets']}")
         if "warning" in meta:
             print(f"WARNING: {meta['warning']}")
-        print(f"load average before {meta['load_average_before']}, after {meta['load_average_after']}; "
-              f"{meta['elapsed_seconds']} s; written to {out}")
+        print(
+            f"load average before {meta['load_average_before']}, after {meta['load_average_after']}; "
+            f"{meta['elapsed_seconds']} s; written to {out}"
+        )
         return 0
     finally:
         if args.keep_workdir:

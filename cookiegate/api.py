@@ -120,9 +120,7 @@ class ConsentAPI:
         self.guardian = GuardianConsents(codec, version=policy.version, max_age_seconds=self.max_age,
                                          ledger=services.ledger)  # fmt: skip
 
-    async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, sent_cookies: Iterable[str] = ()
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, sent_cookies: Iterable[str] = ()) -> None:
         request = Request(scope, receive)
         try:
             response = await self._route(request, scope["cookiegate"], tuple(sent_cookies))
@@ -241,8 +239,7 @@ class ConsentAPI:
 
     def _withdraw(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
         """Withdrawal as easy as consent (개인정보 보호법 제37조): one call, cookies expired at once."""
-        consent = new_consent((), version=self.policy.version, under14=current.under14,
-                              consent_id=current.consent_id)
+        consent = new_consent((), version=self.policy.version, under14=current.under14, consent_id=current.consent_id)
         consent = replace(consent, gpc=current.gpc, minor=current.minor)
         locale = choose_locale(request.headers.get("accept-language", ""))
         self._record(request, consent, "withdrawal", locale)
@@ -425,4 +422,3 @@ def _parse_form_choice(body: bytes) -> _Choice:
 
 def _json(content: object, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(content), media_type="application/json", headers=headers)
-

@@ -85,9 +85,7 @@ def normalise_granted(categories: Iterable[str]) -> frozenset[Category]:
     return frozenset(c for c in CATEGORIES if c in wanted) | _NECESSARY
 
 
-def narrowed(
-    granted: Iterable[Category], *, gpc: bool, minor: bool, guardian: bool = False
-) -> frozenset[Category]:
+def narrowed(granted: Iterable[Category], *, gpc: bool, minor: bool, guardian: bool = False) -> frozenset[Category]:
     """The one narrowing rule: GPC or being under 14 means no targeting, whatever was chosen.
 
     GPC is a valid opt-out signal for sale/sharing; 개인정보 보호법 제22조의2 and the 맞춤형 광고 guideline

@@ -33,10 +33,43 @@ TEXT_FIELDS: Final[tuple[str, ...]] = ("name", "description", "purpose", "items"
 #: Query parameters that identify an ad click or campaign. 개인정보 보호법 제22조의2 and the 맞춤형 광고
 #: guideline forbid behavioural advertising data for a child under 14, so the gate removes them for minors.
 DEFAULT_MARKETING_PARAMS: Final[tuple[str, ...]] = (
-    "utm_*", "gclid", "gclsrc", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid",
-    "li_fat_id", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "n_media", "n_query", "n_rank", "n_ad",
-    "n_ad_group", "n_campaign_type", "n_keyword", "n_keyword_id", "yclid", "_kx", "epik", "ScCid", "rdt_cid",
-    "irclickid", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wickedid", "s_kwcid", "ef_id",
+    "utm_*",
+    "gclid",
+    "gclsrc",
+    "gbraid",
+    "wbraid",
+    "dclid",
+    "fbclid",
+    "msclkid",
+    "ttclid",
+    "twclid",
+    "li_fat_id",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "n_media",
+    "n_query",
+    "n_rank",
+    "n_ad",
+    "n_ad_group",
+    "n_campaign_type",
+    "n_keyword",
+    "n_keyword_id",
+    "yclid",
+    "_kx",
+    "epik",
+    "ScCid",
+    "rdt_cid",
+    "irclickid",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "wickedid",
+    "s_kwcid",
+    "ef_id",
 )
 
 _CLASSIFY_CACHE_LIMIT: Final = 4096
@@ -176,9 +209,7 @@ class Policy:
                 site = tomllib.load(handle)
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"{path}: not valid TOML: {exc}") from exc
-        base = tomllib.loads(
-            resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8")
-        )
+        base = tomllib.loads(resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8"))
         if site.get("extend_default", True):
             return cls.from_mapping(_overlay(base, site))
         return cls.from_mapping(site)
@@ -230,8 +261,7 @@ class Policy:
         params = data.get("marketing_params", DEFAULT_MARKETING_PARAMS)
         ui = data.get("ui", {})
         if not isinstance(ui, Mapping) or not all(
-            isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values())
-            for table in ui.values()
+            isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values()) for table in ui.values()
         ):
             raise ValueError("policy: [ui.<locale>] tables must map text keys to strings")
         return cls(

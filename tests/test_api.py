@@ -219,8 +219,9 @@ def test_consent_history_is_the_visitors_own_with_truncated_ip(gate_client: Clie
     client = gate_client(trusted_proxies=["127.0.0.0/8"])
     proxied = TestClient(client.app, base_url="http://shop.test", client=("127.0.0.1", 50000))
     headers = {"X-Forwarded-For": "203.0.113.77"}
-    proxied.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False, "method": "banner"},
-                 headers=headers)
+    proxied.post(
+        "/_cookiegate/consent", json={"granted": ["analytics"], "under14": False, "method": "banner"}, headers=headers
+    )
     proxied.delete("/_cookiegate/consent", headers=headers)
     history = proxied.get("/_cookiegate/consent").json()["history"]
     assert [(e["method"], e["granted"]) for e in history] == [

@@ -55,8 +55,11 @@ async def data(request: Request) -> Response:
 def app() -> Starlette:
     return Starlette(
         routes=[
-            Route("/", page), Route("/stream", streamed), Route("/fixed", fixed_stream),
-            Route("/already", already), Route("/data", data),
+            Route("/", page),
+            Route("/stream", streamed),
+            Route("/fixed", fixed_stream),
+            Route("/already", already),
+            Route("/data", data),
         ]
     )
 

@@ -30,7 +30,13 @@ def test_microbench_gives_a_figure_for_every_case_and_variant() -> None:
     results = asyncio.run(microbench.measure(iterations=200, repeats=2))
 
     assert set(results) - {"_background"} == {
-        "consented", "consented_new_header", "new_visitor", "minor_marketing", "gpc", "bot", "consent_post",
+        "consented",
+        "consented_new_header",
+        "new_visitor",
+        "minor_marketing",
+        "gpc",
+        "bot",
+        "consent_post",
     }
     for case, figures in results.items():
         if case == "_background":
@@ -69,7 +75,10 @@ def test_app_factories_build_every_variant(tmp_path: Path, monkeypatch: pytest.M
 def test_quick_run_writes_the_contract_summary(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 

@@ -72,8 +72,20 @@ def test_purge_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_hold_add_list_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed(tmp_path)
     base = ("--data-dir", str(tmp_path))
-    code, out, _ = run(capsys, "hold", "add", *base, "--ip", "192.0.2.1", "--from", "2024-10-01",
-                       "--to", "2024-11-30", "--reason", "case 1")
+    code, out, _ = run(
+        capsys,
+        "hold",
+        "add",
+        *base,
+        "--ip",
+        "192.0.2.1",
+        "--from",
+        "2024-10-01",
+        "--to",
+        "2024-11-30",
+        "--reason",
+        "case 1",
+    )
     assert code == 0 and out.startswith("legal hold 1 added: records of 192.0.2.1 from 2024-10-01")
     hold_id = "1"
     run(capsys, "purge", *base)
@@ -121,8 +133,22 @@ def test_migrate_and_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 1 and "cookiegate purge" in err
 
 
-PERMIT_SCOPE = ("--court", "서울중앙지방법원", "--permit-date", "2025-05-20", "--scope-from", "2025-01-01",
-                "--scope-to", "2025-05-31", "--scope-ip", "192.0.2.0/24", "--operator", "kim", "--reason", "permit")
+PERMIT_SCOPE = (
+    "--court",
+    "서울중앙지방법원",
+    "--permit-date",
+    "2025-05-20",
+    "--scope-from",
+    "2025-01-01",
+    "--scope-to",
+    "2025-05-31",
+    "--scope-ip",
+    "192.0.2.0/24",
+    "--operator",
+    "kim",
+    "--reason",
+    "permit",
+)
 
 
 @pytest.mark.parametrize("command", [["verify"], ["purge"], ["report"], ["doctor"], ["hold", "list"],
@@ -168,7 +194,9 @@ def test_doctor_reports_a_failing_ingester_and_records_the_writers_dropped(
         counters = ChannelCounters(stored=10, dropped_by_writers=3)
 
     IngestStatus(tmp_path / "ingest-status.json", pid=1).failing(
-        sqlite3.OperationalError("database is locked"), [Channel()], retry_in=4.0  # type: ignore[list-item]
+        sqlite3.OperationalError("database is locked"),
+        [Channel()],  # type: ignore[list-item]
+        retry_in=4.0,
     )
     code, out, err = run(capsys, "doctor", "--data-dir", str(tmp_path))
     assert code == 1 and "ingester: failing" in out and "database is locked" in err

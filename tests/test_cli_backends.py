@@ -92,8 +92,15 @@ def test_sealed_stores_answer_holds_rights_exports_and_ledger_retention_on_eithe
     site.write_text('version = "2027-01-01"\neffective_date = 2027-01-01\n')
     consent_ids = []
     for policy in (None, Policy.load(site)):
-        gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=tmp_path / "data", policy=policy,
-                          access_log_url=access_url, ledger_url=ledger_url, aggregates_url=aggregates_url)
+        gate = CookieGate(
+            tiny_app(),
+            secret_keys=[SECRET],
+            data_dir=tmp_path / "data",
+            policy=policy,
+            access_log_url=access_url,
+            ledger_url=ledger_url,
+            aggregates_url=aggregates_url,
+        )
         with TestClient(gate, base_url="http://shop.test", client=VISITOR) as client:
             consent_ids.append(accept(client, ["analytics"])["consent_id"])
             assert client.get("/echo", params={"set": "_mystery"}).status_code == 200  # blocked and counted

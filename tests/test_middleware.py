@@ -260,9 +260,16 @@ def test_repeated_cookie_headers_are_joined_and_filtered(gate_client: Client) ->
 
     gate = CookieGate(app, secret_keys=[SECRET], access_log=False)
     scope: Scope = {
-        "type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
         "headers": [(b"cookie", b"_fbp=1; session=a"), (b"host", b"x"), (b"cookie", b"lang=ko; _ga=2")],
-        "scheme": "http", "http_version": "1.1", "client": ("127.0.0.1", 5), "server": ("x", 80),
+        "scheme": "http",
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 5),
+        "server": ("x", 80),
     }
     sent: list[Message] = []
 
@@ -352,8 +359,11 @@ def test_works_with_add_middleware(tmp_path: Path) -> None:
 
 def test_set_cookie_with_odd_spelling_or_no_name_is_still_gated(gate_client: Client) -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"Set-Cookie", b"_fbp=1; Path=/"), (b"set-cookie", b"session; Path=/"),
-                   (b"SET-COOKIE", b"session=ok; Path=/")]
+        headers = [
+            (b"Set-Cookie", b"_fbp=1; Path=/"),
+            (b"set-cookie", b"session; Path=/"),
+            (b"SET-COOKIE", b"session=ok; Path=/"),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 

@@ -38,8 +38,16 @@ async def _run(gate: CookieGate, headers: list[tuple[bytes, bytes]]) -> tuple[li
         sent.append(message)
 
     scope: Scope = {
-        "type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "headers": headers,
-        "scheme": "http", "http_version": "1.1", "client": ("127.0.0.1", 1), "server": ("t", 80),
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": headers,
+        "scheme": "http",
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
     }
     await gate(scope, receive, send)
     set_cookies = [v for n, v in sent[0]["headers"] if n == b"set-cookie"]

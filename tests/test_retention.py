@@ -43,8 +43,12 @@ def on_disk(db: Path) -> bytes:
 
 @pytest.mark.parametrize(
     ("today", "cutoff"),
-    [("2025-05-15", "2025-02-15"), ("2025-05-31", "2025-02-28"), ("2024-05-31", "2024-02-29"),
-     ("2025-01-10", "2024-10-10")],
+    [
+        ("2025-05-15", "2025-02-15"),
+        ("2025-05-31", "2025-02-28"),
+        ("2024-05-31", "2024-02-29"),
+        ("2025-01-10", "2024-10-10"),
+    ],
 )
 def test_cutoff_is_the_same_day_three_calendar_months_back_in_seoul(today: str, cutoff: str) -> None:
     now = datetime.fromisoformat(today).replace(hour=12, tzinfo=SEOUL)
@@ -96,10 +100,20 @@ def test_held_records_survive_until_released(store_url: Callable[[str], str], tm
     store = open_access_store(url, create=True)
     old = datetime(2024, 12, 1, 9, tzinfo=SEOUL)
     store.ingest([row(old, "/held", "198.51.100.1"), row(old, "/gone", "198.51.100.2")], segment="s", offset=1)
-    hold = store.add_hold("198.51.100.0/31", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
-                          "case 2025-고단-123", now_ms=to_ms(NOW))
-    store.add_hold("198.51.100.1", to_ms(old - timedelta(days=1)), to_ms(old + timedelta(days=1)),
-                   "overlapping hold", now_ms=to_ms(NOW))
+    hold = store.add_hold(
+        "198.51.100.0/31",
+        to_ms(old - timedelta(days=1)),
+        to_ms(old + timedelta(days=1)),
+        "case 2025-고단-123",
+        now_ms=to_ms(NOW),
+    )
+    store.add_hold(
+        "198.51.100.1",
+        to_ms(old - timedelta(days=1)),
+        to_ms(old + timedelta(days=1)),
+        "overlapping hold",
+        now_ms=to_ms(NOW),
+    )
     result = purge(store, months=3, clock=frozen)
     assert (result.removed, result.kept_by_hold) == (1, 1)
     assert [r.path for r in store.records(0, 2**62)] == ["/held"]
@@ -119,14 +133,24 @@ def test_export_needs_a_permit_and_is_recorded(store_url: Callable[[str], str], 
     store.ingest([row(when, "/a", "192.0.2.1"), row(when, "/b", "192.0.2.2")], segment="s", offset=1)
     start, end = to_ms(when - timedelta(hours=1)), to_ms(when + timedelta(hours=1))
     with pytest.raises(ValueError, match="permit"):
-        export_disclosure(store, from_ms=start, to_ms_=end, ip=None, agency="Seoul police", permit=" ",
-                          out=tmp_path / "x.jsonl")
+        export_disclosure(
+            store, from_ms=start, to_ms_=end, ip=None, agency="Seoul police", permit=" ", out=tmp_path / "x.jsonl"
+        )
     assert store.disclosures() == [] and not (tmp_path / "x.jsonl").exists()
 
     out = tmp_path / "out.csv"
     progress = io.StringIO()
-    disclosure = export_disclosure(store, from_ms=start, to_ms_=end, ip="192.0.2.1", agency="Seoul police",
-                                   permit="2025-123", out=out, clock=frozen, progress=progress)
+    disclosure = export_disclosure(
+        store,
+        from_ms=start,
+        to_ms_=end,
+        ip="192.0.2.1",
+        agency="Seoul police",
+        permit="2025-123",
+        out=out,
+        clock=frozen,
+        progress=progress,
+    )
     lines = list(csv.reader(io.StringIO(out.read_text())))
     assert len(lines) == 2 and "/a" in lines[1] and disclosure.records == 1
     (entry,) = store.disclosures()
