@@ -37,6 +37,11 @@ def random_cookie_header(count: int, seed: int) -> bytes:
     return "; ".join(pairs).encode()
 
 
+#: One request's CPU bound where the point is bounded work, not speed: generous, because the test command runs
+#: under coverage tracing (2-3x slower); unbounded work (one expiry per name, re-parsing) costs seconds here.
+SINGLE_REQUEST_CPU = 0.25
+
+
 def median_cpu(gate: CookieGate, scopes: Iterable[Scope]) -> float:
     times: list[float] = []
     for scope in scopes:
@@ -66,7 +71,7 @@ def test_thousands_of_split_cookie_headers(tmp_path: Path, count: int) -> None:
     headers = [(b"cookie", b"_fbp%d=1" % i) for i in range(count)] + [(b"cookie", b"session=s")]
     outcome = run(gate, http_scope(headers=headers))
     assert_holds(outcome, NONE)
-    assert outcome.cpu_seconds < 0.1
+    assert outcome.cpu_seconds < SINGLE_REQUEST_CPU
 
 
 @pytest.mark.parametrize("size", [4096, 65_536, 1_000_000])
@@ -85,7 +90,7 @@ def test_huge_other_headers(tmp_path: Path, header: bytes) -> None:
     value = (b"bot gclid=1 text/html " * 4000)[:65_536]
     outcome = run(gate, http_scope(query=b"gclid=1", headers=[(header, value), (b"cookie", consent_cookie(None))]))
     assert_holds(outcome, NONE)
-    assert outcome.cpu_seconds < 0.05
+    assert outcome.cpu_seconds < SINGLE_REQUEST_CPU
 
 
 def test_app_setting_thousands_of_blocked_cookies(tmp_path: Path) -> None:
@@ -93,4 +98,4 @@ def test_app_setting_thousands_of_blocked_cookies(tmp_path: Path) -> None:
     gate = make_gate(tmp_path, recording_app(set_cookies))
     outcome = run(gate, http_scope(headers=[(b"cookie", random_cookie_header(300, 1))]))
     assert_holds(outcome, NONE)
-    assert outcome.cpu_seconds < 0.05
+    assert outcome.cpu_seconds < SINGLE_REQUEST_CPU
