@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
-from cookiegate.banner import Injection, inject_whole
 from cookiegate.consent import Consent, consent_set_cookie, narrow
+from cookiegate.injection import Injection, set_content_length
 from cookiegate.records.types import Outcome
 from cookiegate.verdict import RequestFacts
 
@@ -57,7 +57,9 @@ class _Conversation(RequestFacts):
         path: str = scope["path"]
         prefix = gate.prefix
         self.is_api = path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/")
-        self.verdict = verdict = gate.resolve(scope, self)
+        if not gate.started:
+            gate.start_services()  # an app served without a lifespan: started by its first request
+        self.verdict = verdict = gate.verdicts.resolve(scope, self)
         if verdict.blocked:
             gate.services.leaks.count_all("request", verdict.blocked, path)
 
@@ -176,8 +178,10 @@ class Exchange(_Conversation):
         start = self._held
         self._held = None
         if start is not None and not more:
-            # Fixes start's Content-Length.
-            body = inject_whole(start, body, self._tag, self._length_at, self._gate.banner.forms, self._scope)
+            rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
+            if rewritten is not None:
+                body = rewritten
+                set_content_length(start, len(body), self._length_at)
             self.sent_bytes = len(body)
             if not self.logged:
                 self._log("ok", self.status)

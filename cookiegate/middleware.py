@@ -64,11 +64,19 @@ class CookieGate:
         # Report-only mode is chosen here, once: enforce mode runs the same calls it ran before the mode existed.
         self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
         self.expire_blocked = config.expire_blocked and enforce
-        self.verdicts = Verdicts(policy, self.codec, no_consent(policy.version), enforce=enforce)
         self.banner = Banner(config.prefix, enabled=config.inject_banner, policy=policy)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
         self.marketing = MarketingParams(
             policy.marketing_params if config.marketing_params is None else config.marketing_params
+        )
+        self.verdicts = Verdicts(
+            policy,
+            self.codec,
+            no_consent(policy.version),
+            enforce=enforce,
+            minor_hook=config.is_minor,
+            child_directed=self.child_directed,
+            marketing=self.marketing,
         )
         self.services = services or open_services(
             data_dir=Path(config.data_dir),
@@ -95,7 +103,7 @@ class CookieGate:
             return tuple(expiry_headers(names, domains, secure))
 
         self.expiries = expiries
-        self._started = False
+        self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,18 +138,12 @@ class CookieGate:
 
     def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
         """The one resolution HTTP and WebSocket share (starting the services without a lifespan)."""
-        if not self._started:
-            self._start_services()
-        return self.verdicts.resolve(
-            scope,
-            facts,
-            minor_hook=self.settings.is_minor,
-            child_directed=self.child_directed,
-            marketing=self.marketing,
-        )
+        if not self.started:
+            self.start_services()
+        return self.verdicts.resolve(scope, facts)
 
-    def _start_services(self) -> None:
-        self._started = True
+    def start_services(self) -> None:
+        self.started = True
         self.services.start()
         if not self.enforce:  # said at every start, so a forgotten report-only rollout shows in the logs
             logging.getLogger("cookiegate").warning(
@@ -158,8 +160,8 @@ class CookieGate:
 
         async def receive_lifespan() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.startup" and not self._started:
-                self._start_services()
+            if message["type"] == "lifespan.startup" and not self.started:
+                self.start_services()
             return message
 
         async def send_lifespan(message: Message) -> None:
@@ -173,6 +175,6 @@ class CookieGate:
             self._stop_services()
 
     def _stop_services(self) -> None:
-        if self._started:
-            self._started = False
+        if self.started:
+            self.started = False
             self.services.stop()

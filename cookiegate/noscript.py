@@ -103,11 +103,8 @@ class NoscriptForms:
         ``<html`` (the case-insensitive search alone scans the whole head several times slower), then one
         dict lookup keyed by (locale, path, query) for the finished form.
         """
-        start = page.find(b"<html", 0, end)
-        found = _PAGE_LANG.match(page, start, end) if start != -1 else _PAGE_LANG.search(page, 0, end)
-        if found is not None:
-            locale: bytes = found[1].lower()
-        else:
+        locale = self.page_locale(page, end)
+        if locale is None:
             accept = b",".join(v for n, v in scope["headers"] if n == b"accept-language")
             locale = choose_locale(accept.decode("latin-1")).encode()
         path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -120,3 +117,10 @@ class NoscriptForms:
             return_to = path + b"?" + query if query else path
             form = self._pages[key] = self.tag(locale.decode("ascii"), return_to.decode("latin-1"))
         return form
+
+    @staticmethod
+    def page_locale(page: bytes, end: int) -> bytes | None:
+        """The page's own ``<html lang>`` (ko or en) in ``page[:end]``, or None: then the visitor's languages pick."""
+        start = page.find(b"<html", 0, end)
+        found = _PAGE_LANG.match(page, start, end) if start != -1 else _PAGE_LANG.search(page, 0, end)
+        return None if found is None else found[1].lower()

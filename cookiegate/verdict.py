@@ -31,6 +31,7 @@ VERDICT_CACHE_SIZE: Final = 8192
 VERDICT_HEADER_LIMIT: Final = 4096
 #: Distinct cookie names whose category is remembered (random names cost a classification each).
 CATEGORY_CACHE_SIZE: Final = 4096
+_time: Final = time.time
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -149,13 +150,30 @@ def judge(
 class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
-    __slots__ = ("_shapes", "_verdicts", "categories", "codec", "default", "enforce", "policy")
+    __slots__ = (
+        "_shapes", "_verdicts", "categories", "child_directed", "codec", "default", "enforce", "marketing",
+        "minor_hook", "policy",
+    )  # fmt: skip
 
-    def __init__(self, policy: Policy, codec: ConsentCodec, default: Consent, *, enforce: bool = True) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        codec: ConsentCodec,
+        default: Consent,
+        *,
+        enforce: bool = True,
+        minor_hook: MinorHook | None = None,
+        child_directed: bool = False,
+        marketing: MarketingParams | None = None,
+    ) -> None:
         self.policy = policy
         self.enforce = enforce  # False: report-only mode, the app keeps every cookie the browser sent
         self.codec = codec
         self.default = default
+        #: Who is a child: the whole site (child-directed), or the app's hook per request.
+        self.minor_hook = minor_hook
+        self.child_directed = child_directed
+        self.marketing = marketing or MarketingParams(policy.marketing_params)
         self._verdicts: dict[tuple[bytes, bool, bool], Verdict] = {}
         self._shapes: dict[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = {}
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
@@ -180,7 +198,7 @@ class Verdicts:
         """
         key = (cookie_header, gpc, minor)
         verdict = self._verdicts.get(key)
-        now = time.time()
+        now = _time()
         if verdict is not None and now <= verdict.expires_at:
             return verdict
         parsed = parse_cookie_header(cookie_header)
@@ -216,15 +234,7 @@ class Verdicts:
             _bounded_put(self._verdicts, key, verdict)
         return verdict
 
-    def resolve(
-        self,
-        scope: Scope,
-        facts: RequestFacts,
-        *,
-        minor_hook: MinorHook | None,
-        child_directed: bool,
-        marketing: MarketingParams,
-    ) -> Verdict:
+    def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
         """Judge a request (HTTP or WebSocket handshake) and edit ``scope`` in place to what the app may see.
 
         ``facts`` receives what the request headers said. In place, as Starlette's own ``SessionMiddleware``
@@ -233,9 +243,10 @@ class Verdicts:
         and Referer change.
         """
         read_request(scope["headers"], facts)
-        minor = child_directed or (minor_hook is not None and flagged_by_app(minor_hook, scope))
+        hook = self.minor_hook
+        minor = self.child_directed or (hook is not None and flagged_by_app(hook, scope))
         verdict = self._verdicts.get((facts.cookie, facts.gpc, minor))
-        if verdict is None or time.time() > verdict.expires_at:
+        if verdict is None or _time() > verdict.expires_at:
             verdict = self.verdict(facts.cookie, facts.gpc, minor)
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
@@ -245,7 +256,7 @@ class Verdicts:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers
         if consent.minor:
-            _strip_marketing(scope, facts, marketing)
+            _strip_marketing(scope, facts, self.marketing)
         return verdict
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookiegate import CookieGate
-from cookiegate.banner import insert_tag
+from cookiegate.injection import insert_tag
 
 Client = Callable[..., TestClient]
 PAGE = "<!doctype html><html><head><title>t</title></head><body>" + "x" * 600 + "</body></html>"
@@ -136,7 +136,7 @@ def test_banner_tags_are_built_once_per_consent_and_never_for_crawlers() -> None
 
 
 def test_injection_fixes_content_length_and_streams_without_one() -> None:
-    from cookiegate.banner import Injection
+    from cookiegate.injection import Injection
 
     start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"26")]}
     sent = Injection(b"<T>", start, 0).feed(b"<html><head></head></html>", False)

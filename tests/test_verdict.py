@@ -7,7 +7,6 @@ import time
 import pytest
 
 from cookiegate.consent import ConsentCodec, new_consent, no_consent
-from cookiegate.minors import MarketingParams
 from cookiegate.policy import Category, Policy
 from cookiegate.verdict import (
     VERDICT_CACHE_SIZE,
@@ -105,8 +104,7 @@ def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
     cache = verdicts()
     headers = [(b"host", b"x"), (b"cookie", b"session=a")]
     scope = {"type": "http", "path": "/", "headers": headers, "query_string": b"utm_source=x&q=1"}
-    marketing = MarketingParams(POLICY.marketing_params)
-    cache.resolve(scope, RequestFacts(), minor_hook=None, child_directed=False, marketing=marketing)
+    cache.resolve(scope, RequestFacts())
     assert scope["headers"] is headers  # nothing blocked: the server's list, untouched
     assert scope["query_string"] == b"utm_source=x&q=1"
     assert get_consent(scope).granted == frozenset({"necessary"})
@@ -117,7 +115,9 @@ def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
         "headers": [(b"cookie", b"_fbp=1; session=a")],
         "query_string": b"utm_source=x&q=1",
     }
-    cache.resolve(child, RequestFacts(), minor_hook=lambda s: True, child_directed=False, marketing=marketing)
+    codec = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
+    hooked = Verdicts(POLICY, codec, no_consent(POLICY.version), minor_hook=lambda s: True)
+    hooked.resolve(child, RequestFacts())
     assert child["headers"] == [(b"cookie", b"session=a")]
     assert child["query_string"] == b"q=1"
     assert get_consent(child).minor
@@ -129,4 +129,5 @@ def test_an_expired_cached_verdict_is_judged_again(monkeypatch: pytest.MonkeyPat
     assert "analytics" in cache.verdict(header, False, False).consent.granted
     later = time.time() + 7200
     monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr("cookiegate.verdict._time", lambda: later)  # the module's own alias of time.time
     assert cache.verdict(header, False, False).consent.granted == frozenset({"necessary"})

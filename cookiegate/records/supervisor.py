@@ -66,7 +66,9 @@ class IngestSupervisor:
                              child.pid, _STOP_GRACE)  # fmt: skip
                 child.kill()
                 child.wait()
-        if child is not None:
+        if child is not None and child.returncode != 0:
+            # Killed, crashed, or stopped before it could drain (a SIGTERM while still starting up): a clean
+            # exit (0) has drained the spool on its way out already.
             self._final_pass()
 
     def _final_pass(self) -> None:
