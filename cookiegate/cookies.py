@@ -118,7 +118,7 @@ def is_deletion(header_value: bytes) -> bool:
     "targeting cookies" would keep the trackers in the browser. Only ``Max-Age`` counts (the last one wins, as
     in browsers, RFC 6265 §5.3); an ``Expires`` date alone is not trusted to be in the past.
     """
-    if b"max-age" not in header_value.lower():
+    if header_value.lower().find(b"max-age") == -1:
         return False  # most Set-Cookie headers: one scan, no parsing
     pair, _, attributes = header_value.partition(b";")
     max_age: bytes | None = None

@@ -56,14 +56,15 @@ class _Conversation(RequestFacts):
         self._injection: Injection | None = None
         path: str = scope["path"]
         prefix = gate.prefix
-        self.is_api = path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/")
+        # A slice compare, not ``startswith``: a method call costs more than the whole test on this path.
+        self.is_api = path[: len(prefix)] == prefix and (len(path) == len(prefix) or path[len(prefix)] == "/")
         if not gate.started:
             gate.start_services()  # an app served without a lifespan: started by its first request
         self.verdict = verdict = gate.verdicts.resolve(scope, self)
         if verdict.blocked:
             gate.services.leaks.count_all("request", verdict.blocked, path)
 
-    def _gate_headers(self, message: Message, *, expire: bool) -> tuple[bool, int]:
+    def _gate_headers(self, message: Message, expire: bool) -> tuple[bool, int]:
         """Rewrite ``message["headers"]`` for this visitor; (uncompressed HTML?, Content-Length index)."""
         gate = self._gate
         headers = message.get("headers", ())
@@ -151,7 +152,7 @@ class Exchange(_Conversation):
         if kind == "http.response.start":
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
-            html, length_at = self._gate_headers(message, expire=not self.is_api)
+            html, length_at = self._gate_headers(message, not self.is_api)
             if self.wants_html and not self.is_api:
                 banner = self._gate.banner
                 if html:
@@ -169,7 +170,11 @@ class Exchange(_Conversation):
                 await self._forward(held)
             if kind == "http.response.pathsend" and not self.logged:
                 self._log("ok", self.status)  # the server sends the file: this is the last message
-        await self._forward(message)
+        try:  # ``_forward`` inlined, as above
+            await self._send(message)
+        except OSError:
+            self.disconnected = True
+            raise
 
     async def _inject(self, message: Message) -> None:
         """Body messages of an HTML page getting the banner: one whole body (common) or a stream."""
@@ -252,11 +257,11 @@ class Handshake(_Conversation):
         kind = message["type"]
         if not self.logged:
             if kind == "websocket.accept":
-                self._gate_headers(message, expire=True)
+                self._gate_headers(message, True)
                 self._log("ws-accepted", 101)
             elif kind == "websocket.http.response.start":
                 self.status = message["status"]
-                self._gate_headers(message, expire=True)
+                self._gate_headers(message, True)
             elif kind == "websocket.http.response.body":
                 self.sent_bytes += len(message.get("body", b""))
                 if not message.get("more_body", False):

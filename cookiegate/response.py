@@ -100,7 +100,7 @@ def rewrite_head(
         # ``set_cookie_name`` inlined (three C calls instead of a Python call per header; the test checks
         # they agree): the name before "=" in the part before ";", else the empty name.
         name, equals, _ = value.partition(b"=")
-        cookie = name.strip() if equals and b";" not in name else b""
+        cookie = name.strip() if equals and name.find(b";") == -1 else b""
         category = known.get(cookie) or category_of(cookie)
         if not everything and category in granted and set_cookie_name(value) != cookie:
             # Malformed (``_ga=1, _fbp=2``: two cookies to a client that splits folded headers on commas):
@@ -114,7 +114,7 @@ def rewrite_head(
             if enforce:
                 drop.add(index)
     vary = headers[vary_at][1] if vary_at != -1 else None
-    add_vary = depends and (vary is None or (b"cookie" not in vary.lower() and vary.strip() != b"*"))
+    add_vary = depends and (vary is None or (vary.lower().find(b"cookie") == -1 and vary.strip() != b"*"))
     if not drop and not add_vary and not expiries:
         return Head(headers, (), html, length_at, flagged_minor)
     out: Headers = [pair for index, pair in enumerate(headers) if index not in drop] if drop else list(headers)
