@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cookiegate import Policy
+from tests.test_policy_toml import minimal_mapping
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_names_are_case_sensitive_and_prefixes_need_the_whole_prefix() -> None:
 def test_longer_prefix_wins_and_exact_beats_prefix() -> None:
     policy = Policy.from_mapping(
         {
-            **_minimal(),
+            **minimal_mapping(),
             "cookies": {"analytics": ["ab*", "abcd"], "functional": ["abc*"], "necessary": ["x?z"]},
         }
     )
@@ -79,12 +80,3 @@ def test_public_document_has_everything_the_banner_shows() -> None:
     for category in document["categories"]:
         for field in ("name", "description", "purpose", "items", "retention", "refusal_notice"):
             assert category[field]
-
-
-def _minimal() -> dict[str, object]:
-    text = {"name": "n", "description": "d", "purpose": "p", "items": "i", "retention": "r", "refusal_notice": "x"}
-    return {
-        "version": "1",
-        "effective_date": "2026-11-01",
-        "categories": {c: {"en": text} for c in ("necessary", "functional", "analytics", "targeting")},
-    }

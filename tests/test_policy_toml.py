@@ -64,7 +64,7 @@ refusal_notice = "n"
 )
 def test_bad_policies_say_what_to_fix(change: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Policy.from_mapping({**_minimal(), **change})
+        Policy.from_mapping({**minimal_mapping(), **change})
 
 
 def test_broken_toml_is_a_clear_error(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_broken_toml_is_a_clear_error(tmp_path: Path) -> None:
     [("text", "must be a table"), ({"name": "n"}, "needs text for"), ({}, "needs text for")],
 )
 def test_a_broken_category_text_names_the_table(entry: object, message: str) -> None:
-    data = _minimal()
+    data = minimal_mapping()
     categories = data["categories"]
     assert isinstance(categories, dict)
     categories["analytics"] = {"ko": entry}
@@ -121,7 +121,8 @@ def test_dates_may_be_toml_dates_or_strings(tmp_path: Path) -> None:
 _TEXT_FIELDS = ("name", "description", "purpose", "items", "retention", "refusal_notice")
 
 
-def _minimal() -> dict[str, object]:
+def minimal_mapping() -> dict[str, object]:
+    """The least a policy needs: a version, a date and one text per category."""
     text = {"name": "n", "description": "d", "purpose": "p", "items": "i", "retention": "r", "refusal_notice": "x"}
     return {
         "version": "1",
