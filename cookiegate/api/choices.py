@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from cookiegate.api.errors import APIError
-from cookiegate.api.language import Locale
+from cookiegate.api.language import Locale, locale_named
 from cookiegate.consent import ConsentMethod
 from cookiegate.policy import CATEGORIES, Category
 
@@ -22,7 +22,6 @@ from cookiegate.policy import CATEGORIES, Category
 MAX_BROWSER_COOKIES: Final = 200
 #: Fields a consent form may carry: the banner's form sends at most eight.
 MAX_FORM_FIELDS: Final = 50
-_LOCALES: Final[dict[object, Locale]] = {"ko": "ko", "en": "en"}
 _CLIENT_METHODS: Final[dict[object, ConsentMethod]] = {"banner": "banner", "api": "api"}
 _YES: Final = frozenset(("1", "true", "yes", "on"))
 
@@ -65,9 +64,9 @@ def parse_json_choice(body: bytes) -> Choice:
     under14 = data.get("under14", False)
     if not isinstance(under14, bool):
         raise APIError(422, "invalid_under14", '"under14" must be true or false')
-    # Tuple membership compares with ==, so a list or an object in these fields is a 422, not a TypeError.
+    # Compared with ==, so a list or an object in these fields is a 422, not a TypeError.
     locale = data.get("locale")
-    if locale is not None and locale not in ("ko", "en"):
+    if locale is not None and locale_named(locale) is None:
         raise APIError(422, "invalid_locale", '"locale" must be "ko" or "en"')
     method = data.get("method", "api")
     if method not in ("banner", "api"):
@@ -75,7 +74,7 @@ def parse_json_choice(body: bytes) -> Choice:
     return Choice(
         granted=validate_categories(granted),
         under14=under14,
-        locale=_LOCALES.get(locale),
+        locale=locale_named(locale),
         method=_CLIENT_METHODS[method],
         browser_cookies=_browser_cookies(data.get("cookies", [])),
     )
@@ -110,7 +109,7 @@ def parse_form_choice(body: bytes) -> Choice:
     return Choice(
         granted=granted,
         under14=first("under14", "0") in _YES,
-        locale=_LOCALES.get(first("locale", "")),
+        locale=locale_named(first("locale", "")),
         method="form",
         return_to=safe_return_path(first("return_to", "/")),
     )

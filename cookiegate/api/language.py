@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 Locale = Literal["ko", "en"]
-#: A visitor's string to a locale, typed: the lookup also rejects anything else.
-_LOCALES: dict[str | None, Locale] = {"ko": "ko", "en": "en"}
 
 
 def choose_locale(accept_language: str, explicit: str | None = None) -> Locale:
@@ -15,7 +13,7 @@ def choose_locale(accept_language: str, explicit: str | None = None) -> Locale:
     Korean-first: no header means Korean; a header naming neither language means English, the
     better guess for a visitor whose browser asks for, say, French.
     """
-    chosen = _LOCALES.get(explicit)
+    chosen = locale_named(explicit)
     if chosen is not None:
         return chosen
     best_quality = 0.0
@@ -23,7 +21,7 @@ def choose_locale(accept_language: str, explicit: str | None = None) -> Locale:
     # At most 20 entries: the header is the visitor's, and its length is theirs to choose.
     for item in accept_language.split(",")[:20]:
         tag, _, params = item.strip().partition(";")
-        language = _LOCALES.get(tag.strip().lower().split("-", 1)[0])
+        language = locale_named(tag.strip().lower().split("-", 1)[0])
         if language is None:
             continue
         quality = _quality(params)
@@ -32,6 +30,15 @@ def choose_locale(accept_language: str, explicit: str | None = None) -> Locale:
     if best is not None and best_quality > 0:
         return best
     return "en" if accept_language.strip() else "ko"
+
+
+def locale_named(value: object) -> Locale | None:
+    """``value`` as a locale when it is exactly "ko" or "en" (any other value, of any type: None)."""
+    if value == "ko":
+        return "ko"
+    if value == "en":
+        return "en"
+    return None
 
 
 def _quality(params: str) -> float:
