@@ -178,7 +178,7 @@ class ConsentCodec:
         """When a decoded consent stops being valid (no-consent never expires)."""
         return consent.issued_at + self._max_age if consent.chosen else float("inf")
 
-    def _verify(self, token: bytes, now: float) -> Consent | None:
+    def _verify(self, token: bytes, now: float) -> Consent | None:  # noqa: PLR0911
         if len(token) > 4096:
             return None
         try:

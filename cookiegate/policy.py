@@ -9,23 +9,14 @@ rest; a name neither knows gets ``unknown_category`` (targeting: blocked until a
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 from cookiegate.knowledge import shipped_patterns
-from cookiegate.knowledge.patterns import (
-    CATEGORIES,
-    Category,
-    Patterns,
-    compile_patterns,
-    is_category,
-    match_pattern,
-)
+from cookiegate.knowledge.patterns import CATEGORIES, Category, Patterns, compile_patterns, match_pattern
 
 LOCALES: Final[tuple[str, ...]] = ("ko", "en")
 TEXT_FIELDS: Final[tuple[str, ...]] = ("name", "description", "purpose", "items", "retention", "refusal_notice")
@@ -198,107 +189,21 @@ class Policy:
     @classmethod
     def default(cls) -> Policy:
         """The shipped policy: Korean/English texts and the shipped cookie knowledge (``cookiegate.knowledge``)."""
-        text = resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8")
-        return cls.from_mapping(tomllib.loads(text))
+        from cookiegate.policy_toml import default_mapping
+
+        return cls.from_mapping(default_mapping())
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
         """Read a site policy from TOML, laid over the default (its rules and texts win)."""
-        with open(path, "rb") as handle:
-            try:
-                site = tomllib.load(handle)
-            except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"{path}: not valid TOML: {exc}") from exc
-        base = tomllib.loads(resources.files("cookiegate").joinpath("default_policy.toml").read_text(encoding="utf-8"))
-        if site.get("extend_default", True):
-            return cls.from_mapping(_overlay(base, site))
-        return cls.from_mapping(site)
+        from cookiegate.policy_toml import site_mapping
+
+        return cls.from_mapping(site_mapping(path))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
-        """Build a policy from parsed TOML; raises ValueError naming the field to fix."""
-        version = data.get("version")
-        if not isinstance(version, str) or not version:
-            raise ValueError("policy: 'version' must be a non-empty string, e.g. version = \"2026-11-01\"")
-        raw_date = data.get("effective_date", version)
-        try:
-            effective = raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))
-        except ValueError as exc:
-            raise ValueError(f"policy: effective_date {raw_date!r} is not a YYYY-MM-DD date") from exc
-        raw_announced = data.get("announced_date", effective)
-        try:
-            announced = raw_announced if isinstance(raw_announced, date) else date.fromisoformat(str(raw_announced))
-        except ValueError as exc:
-            raise ValueError(f"policy: announced_date {raw_announced!r} is not a YYYY-MM-DD date") from exc
-        categories: dict[Category, CategoryInfo] = {}
-        raw_categories = data.get("categories", {})
-        for key in CATEGORIES:
-            raw = raw_categories.get(key)
-            if not isinstance(raw, Mapping):
-                raise ValueError(f"policy: [categories.{key}] is missing")
-            texts: dict[str, CategoryText] = {}
-            for locale in LOCALES:
-                entry = raw.get(locale)
-                if entry is None:
-                    continue
-                absent = [f for f in TEXT_FIELDS if not isinstance(entry.get(f), str)]
-                if absent:
-                    raise ValueError(f"policy: [categories.{key}.{locale}] needs text for {absent}")
-                texts[locale] = CategoryText(**{f: entry[f] for f in TEXT_FIELDS})
-            if not texts:
-                raise ValueError(f"policy: [categories.{key}] needs a [categories.{key}.ko] or .en table")
-            categories[key] = CategoryInfo(key, texts, required=key == "necessary")
-        rules: list[tuple[str, Category]] = []
-        for category, patterns in data.get("cookies", {}).items():
-            if not is_category(category):
-                raise ValueError(f"policy: [cookies] key {category!r} is not one of {CATEGORIES}")
-            if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-                raise ValueError(f"policy: [cookies] {category} must be a list of cookie name patterns")
-            rules.extend((pattern, category) for pattern in patterns)
-        unknown = data.get("unknown_category", "targeting")
-        if not is_category(unknown):
-            raise ValueError(f"policy: unknown_category must be one of {CATEGORIES}, not {unknown!r}")
-        params = data.get("marketing_params", DEFAULT_MARKETING_PARAMS)
-        ui = data.get("ui", {})
-        if not isinstance(ui, Mapping) or not all(
-            isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values()) for table in ui.values()
-        ):
-            raise ValueError("policy: [ui.<locale>] tables must map text keys to strings")
-        return cls(
-            version=version,
-            effective_date=effective,
-            categories=categories,
-            cookie_rules=tuple(rules),
-            unknown_category=unknown,
-            privacy_policy_url=str(data.get("privacy_policy_url", "/privacy")),
-            consent_max_age_days=int(data.get("consent_max_age_days", 183)),
-            child_directed=bool(data.get("child_directed", False)),
-            age_question=bool(data.get("age_question", True)),
-            marketing_params=tuple(params),
-            ui={locale: dict(table) for locale, table in ui.items()},
-            announced_date=announced,
-            cookie_knowledge=bool(data.get("cookie_knowledge", True)),
-        )
+        """Build a policy from parsed TOML; raises ValueError naming the field to fix (``policy_toml``)."""
+        # Imported here: policy_toml builds this module's CategoryText and CategoryInfo.
+        from cookiegate.policy_toml import policy_fields
 
-
-def _overlay(base: Mapping[str, Any], site: Mapping[str, Any]) -> dict[str, Any]:
-    """Lay a site's policy over the default: scalars and texts replace, cookie rules move to the site's."""
-    merged: dict[str, Any] = {k: v for k, v in base.items() if k not in ("categories", "cookies", "ui")}
-    merged.update({k: v for k, v in site.items() if k not in ("categories", "cookies", "ui")})
-    for section in ("categories", "ui"):
-        tables = {key: dict(value) for key, value in base.get(section, {}).items()}
-        for key, value in site.get(section, {}).items():
-            tables.setdefault(key, {}).update(value)
-        merged[section] = tables
-    cookies: dict[str, list[str]] = {key: list(value) for key, value in base.get("cookies", {}).items()}
-    for key, patterns in site.get("cookies", {}).items():
-        if not isinstance(patterns, list):
-            cookies[key] = patterns  # from_mapping names the type error
-            continue
-        # A pattern the site classifies leaves the default's category, so the site's word is final.
-        for other in cookies.values():
-            if isinstance(other, list):
-                other[:] = [p for p in other if p not in patterns]
-        cookies.setdefault(key, []).extend(patterns)
-    merged["cookies"] = cookies
-    return merged
+        return cls(**policy_fields(data))

@@ -38,7 +38,7 @@ class Head(NamedTuple):
     flagged_minor: bool = False
 
 
-def rewrite_head(
+def rewrite_head(  # noqa: PLR0912, PLR0915
     headers: Sequence[tuple[bytes, bytes]],
     granted: frozenset[Category],
     category_of: Callable[[bytes], Category],

@@ -105,6 +105,34 @@ def test_scan_refuses_to_overwrite_its_outputs(tmp_path: Path, capsys: pytest.Ca
     assert (tmp_path / "draft.toml").read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["http://127.0.0.1:9/", "--pages", "0"], "--pages must be at least 1"),
+        (["ftp://shop.test/"], "is not an http(s) URL"),
+        (["shop.test"], "is not an http(s) URL"),
+    ],
+)
+def test_bad_arguments_stop_the_scan_before_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    outputs = ["--out-policy", str(tmp_path / "d.toml"), "--report", str(tmp_path / "r.md")]
+    assert main(["scan", *arguments, *outputs]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_broken_policy_file_stops_the_scan_before_the_crawl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "cookiegate.toml"
+    broken.write_text("version = [", encoding="utf-8")
+    out = ["--out-policy", str(tmp_path / "d.toml"), "--report", str(tmp_path / "r.md")]
+    assert main(["scan", "http://127.0.0.1:9/", "--policy", str(broken), *out]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cookiegate.toml"]
+
+
 def test_only_same_origin_pages_outside_the_gate_api_are_followed() -> None:
     links = same_origin_links(
         "http://shop.test/a/",

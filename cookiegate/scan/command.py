@@ -6,13 +6,18 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cookiegate.policy import Policy
-from cookiegate.scan.findings import as_json, classify, draft_policy, markdown_report
+from cookiegate.scan.findings import Finding, as_json, classify, draft_policy, markdown_report
 from cookiegate.starter import write_new
+
+if TYPE_CHECKING:  # rich and the crawler load only when a scan runs
+    from rich.console import Console
+
+    from cookiegate.scan.crawler import ScanResult
 
 
 def register(commands: Any) -> None:
@@ -39,28 +44,55 @@ def register(commands: Any) -> None:
     scan.set_defaults(handler=lambda args, clock: run_scan(args))
 
 
+class ScanStopped(Exception):
+    """The scan cannot go on; the message says why, ``exit_code`` is what the command returns."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def run_scan(args: argparse.Namespace) -> int:
+    """Crawl, then write the draft policy, the report (and JSON) and print the table; 2 bad input, 1 no page."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.table import Table
 
     err = Console(stderr=True)
+    try:
+        _check_arguments(args)
+        # Before the crawl: a broken --policy file is a ValueError (exit 2) without a wasted crawl.
+        policy = Policy.load(args.policy) if args.policy else Policy.default()
+        result = _crawl(args, err)
+    except ScanStopped as stop:
+        err.print(f"cookiegate scan: {stop}")
+        return stop.exit_code
+    findings = classify(result, policy)
+    write_new(args.out_policy, draft_policy(findings, date.today()), force=True)
+    write_new(args.report, markdown_report(result, findings), force=True)
+    if args.json is not None:
+        write_new(args.json, orjson.dumps(as_json(result, findings), option=orjson.OPT_INDENT_2).decode(), force=True)
+    _print_table(args, result, findings)
+    return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
     if args.pages < 1:
-        err.print("cookiegate scan: --pages must be at least 1")
-        return 2
+        raise ScanStopped("--pages must be at least 1")
     outputs = [p for p in (args.out_policy, args.report, args.json) if p is not None]
     existing = [str(p) for p in outputs if p.exists()]
     if existing and not args.force:
-        err.print(f"cookiegate scan: {', '.join(existing)} exist; pass --force to overwrite")
-        return 2
+        raise ScanStopped(f"{', '.join(existing)} exist; pass --force to overwrite")
+
+
+def _crawl(args: argparse.Namespace, err: Console) -> ScanResult:
+    """The crawl, with a progress bar on stderr; a missing browser or an unreachable site stops the scan."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     try:
         from playwright.sync_api import Error as PlaywrightError
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        err.print("cookiegate scan: needs playwright: pip install 'cookiegate[scan]'")
-        return 2
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ScanStopped("needs playwright: pip install 'cookiegate[scan]'") from exc
     from cookiegate.scan.crawler import crawl
 
-    policy = Policy.load(args.policy) if args.policy else Policy.default()
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   console=err, transient=True) as progress:  # fmt: skip
         task = progress.add_task("", total=args.pages)
@@ -73,20 +105,21 @@ def run_scan(args: argparse.Namespace) -> int:
                 on_page=lambda url, done: progress.update(task, completed=done, description=url),
             )
         except ValueError as exc:
-            err.print(f"cookiegate scan: {exc}")
-            return 2
+            raise ScanStopped(str(exc)) from exc
         except PlaywrightError as exc:  # no browser: Chromium missing, or it failed to start
-            err.print(f"cookiegate scan: the browser did not start ({str(exc).splitlines()[0]}); "
-                      "install Chromium: apt-get install -y --no-install-recommends chromium")  # fmt: skip
-            return 2
+            first_line = str(exc).splitlines()[0]
+            install = "install Chromium: apt-get install -y --no-install-recommends chromium"
+            raise ScanStopped(f"the browser did not start ({first_line}); {install}") from exc
     if len(result.errors) == len(result.pages):
-        err.print(f"cookiegate scan: no page loaded: {result.errors[0][1] if result.errors else 'nothing to scan'}")
-        return 1
-    findings = classify(result, policy)
-    write_new(args.out_policy, draft_policy(findings, date.today()), force=True)
-    write_new(args.report, markdown_report(result, findings), force=True)
-    if args.json is not None:
-        write_new(args.json, orjson.dumps(as_json(result, findings), option=orjson.OPT_INDENT_2).decode(), force=True)
+        reason = result.errors[0][1] if result.errors else "nothing to scan"
+        raise ScanStopped(f"no page loaded: {reason}", exit_code=1)
+    return result
+
+
+def _print_table(args: argparse.Namespace, result: ScanResult, findings: list[Finding]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"cookies set by {args.url} ({len(result.pages)} pages)")
     for column in ("cookie", "purpose", "known by", "set by", "first seen on"):
         table.add_column(column)
@@ -98,4 +131,3 @@ def run_scan(args: argparse.Namespace) -> int:
     out.print(result.consent)
     unknown = sum(1 for f in findings if f.known_by == "unknown" and f.first_party)
     out.print(f"{unknown} unknown cookie(s) to classify; wrote {args.out_policy} and {args.report}")
-    return 0

@@ -59,24 +59,11 @@ def minify_js(source: str) -> str:
             i = source.find("\n", i)
             i = n if i == -1 else i
         elif ch in "'\"`":
-            j = i + 1
-            while source[j] != ch:
-                j += 2 if source[j] == "\\" else 1
-            emit(source[i : j + 1])
-            i = j + 1
+            j = _string_end(source, i)
+            emit(source[i:j])
+            i = j
         elif ch == "/" and last_significant() in _REGEX_AFTER:
-            j, in_class = i + 1, False
-            while in_class or source[j] != "/":
-                if source[j] == "\\":
-                    j += 1
-                elif source[j] == "[":
-                    in_class = True
-                elif source[j] == "]":
-                    in_class = False
-                j += 1
-            j += 1
-            while j < n and source[j].isalpha():
-                j += 1
+            j = _regex_end(source, i)
             emit(source[i:j])
             i = j
         elif ch == "\n":
@@ -88,13 +75,43 @@ def minify_js(source: str) -> str:
             pending_space = True
             i += 1
         else:
-            j = i + 1
-            if _WORD.match(ch):
-                while j < n and _WORD.match(source[j]):
-                    j += 1
+            j = _word_end(source, i) if _WORD.match(ch) else i + 1
             emit(source[i:j])
             i = j
     return "".join(out).strip() + "\n"
+
+
+def _string_end(source: str, start: int) -> int:
+    """Just past the string or template literal opening at ``start`` (escapes skipped)."""
+    quote, j = source[start], start + 1
+    while source[j] != quote:
+        j += 2 if source[j] == "\\" else 1
+    return j + 1
+
+
+def _regex_end(source: str, start: int) -> int:
+    """Just past the regular-expression literal (and its flags) opening at ``start``."""
+    j, in_class = start + 1, False
+    while in_class or source[j] != "/":
+        if source[j] == "\\":
+            j += 1
+        elif source[j] == "[":
+            in_class = True
+        elif source[j] == "]":
+            in_class = False
+        j += 1
+    j += 1
+    while j < len(source) and source[j].isalpha():
+        j += 1
+    return j
+
+
+def _word_end(source: str, start: int) -> int:
+    """Just past the identifier, keyword or number starting at ``start``."""
+    j = start + 1
+    while j < len(source) and _WORD.match(source[j]):
+        j += 1
+    return j
 
 
 def minify_css(source: str) -> str:
