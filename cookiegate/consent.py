@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 import orjson
 from itsdangerous import BadData, TimestampSigner
@@ -178,28 +178,21 @@ class ConsentCodec:
         """When a decoded consent stops being valid (no-consent never expires)."""
         return consent.issued_at + self._max_age if consent.chosen else float("inf")
 
-    def _verify(self, token: bytes, now: float) -> Consent | None:  # noqa: PLR0911
-        if len(token) > 4096:
+    def _verify(self, token: bytes, now: float) -> Consent | None:
+        signed = self._signed_payload(token)
+        if signed is None:
             return None
-        try:
-            raw, signed_at = self._signer.unsign(token, return_timestamp=True)
-        except BadData:
-            return None
-        try:
-            data = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
-        except (ValueError, orjson.JSONDecodeError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        granted = data.get("g")
-        if not isinstance(granted, list) or not all(isinstance(c, str) and c in CATEGORIES for c in granted):
-            return None
-        consent_id = data.get("id")
-        issued_at = data.get("t")
-        if not isinstance(consent_id, str) or not isinstance(issued_at, int):
+        data, signed_at = signed
+        granted, consent_id, issued_at = data.get("g"), data.get("id"), data.get("t")
+        if not (
+            isinstance(granted, list)
+            and all(isinstance(c, str) and c in CATEGORIES for c in granted)
+            and isinstance(consent_id, str)
+            and isinstance(issued_at, int)
+        ):
             return None
         under14 = data.get("u") is True
-        if now - signed_at.timestamp() > self._max_age or now - issued_at > self._max_age:
+        if now - signed_at > self._max_age or now - issued_at > self._max_age:
             return self._unusable(consent_id, under14, expired=True)
         if data.get("v") != self._version or data.get("c") is False:
             # Given under another policy text (or no choice yet): no consent now (re-ask), but the visitor keeps
@@ -220,6 +213,17 @@ class ConsentCodec:
             guardian_method=guardian_method,
             guardian_at=guardian_at if guardian_method else 0,
         )
+
+    def _signed_payload(self, token: bytes) -> tuple[dict[str, Any], float] | None:
+        """The token's JSON object and when it was signed, or None unless the signature holds and it parses."""
+        if len(token) > 4096:
+            return None
+        try:
+            raw, signed_at = self._signer.unsign(token, return_timestamp=True)
+            data = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+        except (BadData, ValueError, orjson.JSONDecodeError):
+            return None
+        return (data, signed_at.timestamp()) if isinstance(data, dict) else None
 
     def _unusable(self, consent_id: str | None, under14: bool, *, expired: bool) -> Consent | None:
         """What a genuine but unusable consent still says: necessary only, the child's answer kept."""

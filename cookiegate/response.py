@@ -38,7 +38,7 @@ class Head(NamedTuple):
     flagged_minor: bool = False
 
 
-def rewrite_head(  # noqa: PLR0912, PLR0915
+def rewrite_head(  # noqa: PLR0912, PLR0915 - measured hot path: one pass, no helper calls (~1.5k instructions each)
     headers: Sequence[tuple[bytes, bytes]],
     granted: frozenset[Category],
     category_of: Callable[[bytes], Category],

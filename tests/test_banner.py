@@ -15,7 +15,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookiegate import CookieGate
-from cookiegate.injection import insert_tag
 
 Client = Callable[..., TestClient]
 PAGE = "<!doctype html><html><head><title>t</title></head><body>" + "x" * 600 + "</body></html>"
@@ -109,11 +108,6 @@ def test_bots_get_no_banner(gate_client: Client) -> None:
     assert "data-cookiegate" in client.get("/", headers={**HTML, "user-agent": chrome}).text
 
 
-def test_insert_tag_without_head_uses_body_end_and_fragments_are_skipped() -> None:
-    assert insert_tag(b"<p>x</p></BODY>", b"<T>") == b"<p>x</p><T></BODY>"
-    assert insert_tag(b"<p>fragment</p>", b"<T>") is None
-
-
 def test_reopen_links_do_not_count_as_the_banner(gate_client: Client) -> None:
     async def with_link(request: Request) -> Response:
         return HTMLResponse('<html><head></head><body><a data-cookiegate-open href="#">쿠키 설정</a></body></html>')
@@ -133,21 +127,6 @@ def test_banner_tags_are_built_once_per_consent_and_never_for_crawlers() -> None
     assert banner.tag_for(consent, b"Mozilla/5.0") is tag
     assert banner.tag_for(consent, b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)") is None
     assert Banner("/_cg", enabled=False).tag_for(consent, b"") is None
-
-
-def test_injection_fixes_content_length_and_streams_without_one() -> None:
-    from cookiegate.injection import Injection
-
-    start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"26")]}
-    sent = Injection(b"<T>", start, 0).feed(b"<html><head></head></html>", False)
-    assert sent[0]["headers"] == [(b"content-length", b"29")]
-    assert sent[1]["body"] == b"<html><head><T></head></html>"
-
-    streaming = Injection(b"<T>", {"type": "http.response.start", "status": 200, "headers": []}, -1)
-    first = streaming.feed(b"<html><head></he", True)
-    second = streaming.feed(b"ad><body>", False)
-    assert b"".join(m["body"] for m in first[1:] + second) == b"<html><head><T></head><body>"
-    assert streaming.done
 
 
 def _gzip_app(*, gzip_outside: bool, tmp_path: Path) -> Starlette:
