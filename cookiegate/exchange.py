@@ -130,7 +130,7 @@ class Exchange(_Conversation):
             self.disconnected = True
         return message
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message) -> None:  # noqa: PLR0912 - measured hot path, inlined on purpose
         kind = message["type"]
         if kind == "http.response.body":
             if self._held is not None or self._injection is not None:
