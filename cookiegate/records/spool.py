@@ -182,19 +182,22 @@ def parse_frames(data: bytes, *, sealed: bool) -> tuple[list[bytes], int, int]:
     wait for more data unless the segment is ``sealed`` (no writer left): then they are a torn tail, skipped.
     """
     payloads: list[bytes] = []
+    append = payloads.append
     position = corrupt = 0
     end = len(data)
-    unpack = HEADER.unpack_from
-    while position + HEADER.size <= end:
+    # Locals, not globals, in the loop that runs once per record (~1k instructions less per frame).
+    unpack, size, magic_bytes, crc32, most = HEADER.unpack_from, HEADER.size, MAGIC, _crc32, MAX_PAYLOAD
+    while position + size <= end:
         magic, length, checksum = unpack(data, position)
-        start = position + HEADER.size
-        if magic == MAGIC and length <= MAX_PAYLOAD:
-            if start + length > end:
+        start = position + size
+        stop = start + length
+        if magic == magic_bytes and length <= most:
+            if stop > end:
                 break  # incomplete: more may come (or a torn tail, handled below)
-            payload = data[start : start + length]
-            if _crc32(payload) == checksum:
-                payloads.append(payload)
-                position = start + length
+            payload = data[start:stop]
+            if crc32(payload) == checksum:
+                append(payload)
+                position = stop
                 continue
         following = _next_frame(data, position + 1)
         if following < 0:

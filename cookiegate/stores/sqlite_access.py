@@ -1,5 +1,9 @@
 """The statutory access log in one SQLite file, one table per Seoul day.
 
+Schema 3 rows (``access_rows.py``): ``ts_ms`` and ``client_ip`` (address or lookup tag) as columns, the rest
+of the statutory record as the spooled payload text; no index (lookups by address are rare and scan one day
+table each, while every index would cost every insert). A schema 1 or 2 file is rewritten on open.
+
 A table per calendar day means a purge drops whole days and never rewrites the rest of the log; with
 ``secure_delete`` and a ``TRUNCATE`` checkpoint after the purge the removed bytes are overwritten, not just
 unlinked (개인정보 보호법 제21조: destroy irreversibly).
