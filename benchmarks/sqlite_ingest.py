@@ -10,11 +10,13 @@
 
 ``--callgrind`` runs the append + ingest of N and 3N records under ``valgrind --tool=callgrind`` and reports the
 difference / 2N: instructions per record for the log's whole cost, with interpreter start-up cancelled out.
+``--keys`` does the same with client addresses sealed at rest (a generated key file, 제29조).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -23,9 +25,11 @@ import time
 from pathlib import Path
 
 from cookiegate.consent import Consent
+from cookiegate.keyfile import KEY_FILE_ENV, configured_keyring, generate
 from cookiegate.records.accesslog import AccessLog
 from cookiegate.records.channels import spool_root
 from cookiegate.records.ingest import IngestConfig, Ingester
+from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.status import save_trusted_proxies
 from cookiegate.stores import default_urls
 
@@ -43,6 +47,8 @@ def append(data: Path, records: int) -> float:
     """Spool ``records`` requests; returns seconds spent in ``log``."""
     save_trusted_proxies(data, ["10.0.0.0/8"])
     sink = AccessLog(spool_root(data) / "access")
+    keys = configured_keyring(data)
+    sink.sealer = None if keys is None else RecordSealer(keys)
     scopes = [
         {"type": "http", "method": "GET", "path": f"/products/{i % 500}", "http_version": "1.1",
          "client": ("10.0.0.2", 40000 + i % 20000), "headers": HEADERS}
@@ -81,12 +87,17 @@ def measure(records: int) -> None:
 
 def run_phase(phase: str, records: int) -> None:
     with tempfile.TemporaryDirectory(prefix="cookiegate-ingest-") as root:
-        append(Path(root), records)
+        data = Path(root) / "data"
+        if os.environ.get(KEY_FILE_ENV) == "generate":  # a fresh key file beside (not inside) the data dir
+            os.environ[KEY_FILE_ENV] = str(Path(root) / "keys.json")
+            generate(Path(root) / "keys.json")
+        append(data, records)
         if phase == "both":
-            ingest(Path(root))
+            ingest(data)
 
 
-def callgrind(records: int, phase: str) -> None:
+def callgrind(records: int, phase: str, *, keys: bool) -> None:
+    env = {**os.environ, KEY_FILE_ENV: "generate"} if keys else None
     totals = []
     for n in (records, 3 * records):
         with tempfile.TemporaryDirectory(prefix="cookiegate-cg-") as root:
@@ -94,14 +105,14 @@ def callgrind(records: int, phase: str) -> None:
             subprocess.run(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
                  "--phase", phase, "--records", str(n)],
-                check=True, capture_output=True,
+                check=True, capture_output=True, env=env,
             )  # fmt: skip
             found = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.M)
             if found is None:
                 raise RuntimeError(f"callgrind wrote no summary line to {out}")
             totals.append(int(found.group(1)))
     per_record = (totals[1] - totals[0]) / (2 * records)
-    what = "append + ingest" if phase == "both" else "append only"
+    what = ("append + ingest" if phase == "both" else "append only") + (", addresses sealed" if keys else "")
     print(f"callgrind: {per_record:,.0f} instructions per record, {what} ({records} vs {3 * records})")
 
 
@@ -110,12 +121,14 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--callgrind", action="store_true")
     parser.add_argument("--append-only", action="store_true", help="with --callgrind: the request path alone")
+    parser.add_argument("--keys", action="store_true", help="with --callgrind: addresses sealed at rest")
     parser.add_argument("--phase", choices=["both", "append"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
         run_phase(args.phase, args.records)
     elif args.callgrind:
-        callgrind(args.records if args.records != 200_000 else 3000, "append" if args.append_only else "both")
+        phase = "append" if args.append_only else "both"
+        callgrind(args.records if args.records != 200_000 else 3000, phase, keys=args.keys)
     else:
         measure(args.records)
 

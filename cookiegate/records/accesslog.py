@@ -3,18 +3,21 @@
 통신비밀보호법 제2조11호 마·사목 and 시행령 제41조②2 require a site to keep log records and the client address
 of every access, so every request leaves exactly one record, whatever its ``outcome`` (a client that hangs
 up mid-response, an app that fails or never answers, a WebSocket handshake). The request path formats the raw
-facts and appends one frame (~1-2 µs); everything slow — resolving the client through trusted proxies,
-the store — happens in the ingest process (``records/ingest.py``).
+facts and appends one frame (~1-2 µs, ~17.7k instructions); everything slow — resolving the client through
+trusted proxies, the store — happens in the ingest process (``records/ingest.py``), which stores the payload
+text as it was spooled (``stores/access_rows.py``, schema 3) rather than re-encoding it.
 
 Never recorded: cookie values, query strings, request or response bodies, the User-Agent, the consent state.
 """
 
 from __future__ import annotations
 
+import operator
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import orjson
 from starlette.types import Scope
@@ -25,6 +28,7 @@ from cookiegate.records.gpc import GpcEvents
 from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.spool import DEFAULT_MAX_SPOOL_BYTES, HEADER, MAGIC, SpoolWriter
 from cookiegate.records.types import AccessRecord, Outcome
+from cookiegate.stores.access_rows import AccessRow, record_of_row
 
 _perf_counter_ns: Final = time.perf_counter_ns
 _time_ns: Final = time.time_ns
@@ -32,7 +36,15 @@ _dumps: Final = orjson.dumps
 _pack: Final = HEADER.pack
 _crc32: Final = zlib.crc32
 _NO_CLIENT: Final = (None, None)
-_PROTOCOLS: Final = {v: f"HTTP/{v}" for v in ("1.0", "1.1", "2", "2.0", "3")}
+#: The spooled payload: a JSON array of these, in this order (the store keeps it as is, ``stores/access_rows.py``).
+PAYLOAD_FIELDS: Final = ("ts_ms", "peer_ip", "peer_port", "host", "method", "path", "status", "sent_bytes",
+                         "duration_us", "http_version", "x_forwarded_for", "forwarded", "outcome")  # fmt: skip
+_SHAPE: Final = {len(PAYLOAD_FIELDS)}
+_INT: Final = {int}
+_first: Final = operator.itemgetter(0)
+#: The ``client`` column text of resolved visitors (ingest process): the same few recur, JSON once each.
+_CLIENTS: dict[tuple[str | None, int | None], str] = {}
+_CLIENTS_SIZE: Final = 4096
 #: Field caps, so one frame stays small whatever a client sends.
 _HOST_MAX: Final = 255
 _PATH_MAX: Final = 2048
@@ -82,13 +94,14 @@ class AccessLog:
                 host = value[:_HOST_MAX]
                 break
         peer, port = scope.get("client") or _NO_CLIENT
+        path = scope["path"]
         fields = (
             (_time_ns() - duration_ns) // 1_000_000,
             peer,
             port,
             host.decode("latin-1"),
             scope.get("method", "GET"),  # a WebSocket handshake is a GET
-            scope["path"][:_PATH_MAX],
+            path if len(path) <= _PATH_MAX else path[:_PATH_MAX],
             status,
             sent_bytes,
             duration_ns // 1000,
@@ -111,42 +124,50 @@ class AccessLog:
         self.spool.close()
 
 
-def decode(payload: bytes, proxies: TrustedProxies) -> AccessRecord:
-    """The stored record of one spooled payload (in the ingest process); raises ``ValueError`` if malformed."""
+def spooled_rows(payloads: Sequence[bytes], proxies: TrustedProxies) -> list[AccessRow]:
+    """The store rows of many spooled payloads (ingest process): one JSON parse for the batch, no Python
+    frame per record, and the payload itself kept as the row's ``record`` (``stores/access_rows.py``).
+
+    Only a record with forwarding headers is resolved through the trusted proxies (its ``client`` column then
+    says whom they named). Raises ``ValueError`` if any payload is malformed; the caller then goes one by one.
+    """
+    if not payloads:
+        return []
     try:
-        (ts_ms, peer, peer_port, host, method, path, status, sent_bytes, duration_us, http_version,
-         forwarded_for, forwarded, outcome) = orjson.loads(payload)  # fmt: skip
-        client_ip, client_port = proxies.client(peer, peer_port, forwarded_for, forwarded)
-        protocol = _PROTOCOLS.get(http_version) or f"HTTP/{http_version}"
+        fields = orjson.loads(b"[" + b",".join(payloads) + b"]")
+        # Text, not bytes: the sqlite3 module binds exact str without looking up an adapter (~1k per value).
+        # orjson escapes every control character, so the unit separator cannot occur inside a payload.
+        texts = b"\x1f".join(payloads).decode().split("\x1f")
+        rows: list[AccessRow] = [
+            (f[0], f[1], "", t) if f[10] is None and f[11] is None else _forwarded_row(f, t, proxies)
+            for f, t in zip(fields, texts, strict=True)
+        ]
+        # C-level checks (no Python step per record): a time that is not an integer would stall the store.
+        if set(map(len, fields)) != _SHAPE or set(map(type, map(_first, fields))) != _INT:
+            raise ValueError("an access record of the wrong shape")
+    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
+        raise ValueError("malformed access record in the batch") from exc
+    return rows
+
+
+def _forwarded_row(fields: list[Any], payload: str, proxies: TrustedProxies) -> AccessRow:
+    peer, peer_port = fields[1], fields[2]
+    client_ip, client_port = proxies.client(peer, peer_port, fields[10], fields[11])
+    if client_ip == peer and client_port == peer_port:
+        return (fields[0], peer, "", payload)
+    key = (client_ip, client_port)
+    client = _CLIENTS.get(key)
+    if client is None:
+        if len(_CLIENTS) >= _CLIENTS_SIZE:
+            _CLIENTS.clear()
+        client = _CLIENTS[key] = orjson.dumps(key).decode()
+    return (fields[0], client_ip, client, payload)
+
+
+def decode(payload: bytes, proxies: TrustedProxies) -> AccessRecord:
+    """The named record of one spooled payload as it would be stored; raises ``ValueError`` if malformed."""
+    (row,) = spooled_rows([payload], proxies)
+    try:
+        return record_of_row(*row)
     except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
         raise ValueError("malformed access record") from exc
-    chain = forwarded_for if forwarded_for is not None else forwarded
-    return AccessRecord(ts_ms, client_ip, client_port, peer, chain, host, method, path, status, protocol,
-                        sent_bytes, duration_us, outcome)  # fmt: skip
-
-
-_new_record: Final = tuple.__new__  # a NamedTuple built without its Python-level ``__new__`` (~1k instructions)
-
-
-def decode_batch(payloads: list[bytes], proxies: TrustedProxies) -> list[AccessRecord]:
-    """``decode`` of many payloads at once: one JSON parse for the batch, no Python frame per record.
-
-    Raises ``ValueError`` if any payload is malformed; the caller then decodes one by one.
-    """
-    try:
-        rows = orjson.loads(b"[" + b",".join(payloads) + b"]")
-        client = proxies.client
-        records: list[AccessRecord] = []
-        append = records.append
-        for ts_ms, peer, peer_port, host, method, path, status, sent, duration, version, xff, fwd, outcome in rows:
-            if xff is None and fwd is None:
-                client_ip, client_port, chain = peer, peer_port, None
-            else:
-                client_ip, client_port = client(peer, peer_port, xff, fwd)
-                chain = xff if xff is not None else fwd
-            protocol = _PROTOCOLS.get(version) or f"HTTP/{version}"
-            append(_new_record(AccessRecord, (ts_ms, client_ip, client_port, peer, chain, host, method, path,
-                                              status, protocol, sent, duration, outcome)))  # fmt: skip
-    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
-        raise ValueError("malformed access record in the batch") from exc
-    return records

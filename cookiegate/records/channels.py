@@ -18,6 +18,7 @@ from cookiegate.proxies import TrustedProxies
 from cookiegate.records import accesslog, ledger
 from cookiegate.records.sealing import SEALED_PAYLOAD, RecordSealer
 from cookiegate.stores import AccessStore, AggregatesStore, LedgerStore
+from cookiegate.stores.access_rows import record_of_row, row_of_record
 from cookiegate.stores.protocols import SpoolProgress, StoreUnavailableError
 
 _NOTICE: Final = b'{"dropped":'
@@ -80,24 +81,24 @@ class AccessChannel:
     sealer: RecordSealer | None = None
 
     def write(self, payloads: Sequence[bytes], *, segment: str, offset: int, now_ms: int) -> None:
-        decode, proxies, sealer = accesslog.decode, self.proxies, self.sealer
+        proxies, sealer = self.proxies, self.sealer
         kept = _records_only(payloads, self.counters)
         # A plain payload is orjson output, which escapes control characters: a raw NUL means a sealed one.
         if sealer is not None or SEALED_PAYLOAD in b"".join(kept):
             kept = [_open_sealed(sealer, p) if p[:1] == SEALED_PAYLOAD else p for p in kept]
         try:
-            records = accesslog.decode_batch(kept, proxies)
+            rows = accesslog.spooled_rows(kept, proxies)
         except ValueError:  # rare: redo one by one to keep every good record
-            records = []
+            rows = []
             for payload in kept:
                 try:
-                    records.append(decode(payload, proxies))
+                    rows += accesslog.spooled_rows([payload], proxies)
                 except ValueError:
                     self.counters.corrupt += 1
-        if sealer is not None:
-            records = [sealer.seal_record(record) for record in records]
-        self.store.ingest(records, segment=segment, offset=offset)
-        self.counters.stored += len(records)
+        if sealer is not None:  # 제29조: the stored row keeps the lookup tag and the sealed evidence only
+            rows = [row_of_record(sealer.seal_record(record_of_row(*row))) for row in rows]
+        self.store.ingest_rows(rows, segment=segment, offset=offset)
+        self.counters.stored += len(rows)
 
 
 def _open_sealed(sealer: RecordSealer | None, payload: bytes) -> bytes:

@@ -6,10 +6,11 @@
 * Spool: the request path seals each frame's payload (AES-GCM, ~2.8 µs CPU) before it touches the disk, so a
   spool segment holds no address, port or forwarding header in the clear.
 * Store: the ingester stores, per record, the keyed lookup tag of the client address in ``client_ip`` (an
-  exact lookup is an indexed equality on the tag, no decryption), and the sealed address evidence (client
-  address and port, TCP peer, forwarding header) in ``forwarded_chain``; ``client_port`` and ``peer_ip``
-  stay empty. Host, method, path, status and times are not personal by themselves and stay readable for
-  purge and statistics.
+  exact lookup is an equality on the tag, no decryption; tags remembered per address), and the sealed address
+  evidence (client address and port, TCP peer, forwarding header) in ``forwarded_chain`` — in a schema-3 row
+  the ``client`` column, with those fields empty in the stored payload (``stores/access_rows.py``).
+  Host, method, path, status and times are not personal by themselves and stay readable for purge and
+  statistics.
 * Export: ``open_record`` restores the fields, only for the records a permit covers (``disclosure.py``).
 
 The ingester pays ~1.5 µs to open a payload and ~10 µs to seal a record (CPU time on this loaded machine).
@@ -31,18 +32,22 @@ from cookiegate.records.types import AccessRecord
 SEALED_PAYLOAD: Final = b"\x00"
 _PAYLOAD_AAD: Final = b"cookiegate.spool-payload.v1"
 _NONCE: Final = 12
+#: Addresses whose lookup tag the ingester remembers (a flood of distinct addresses only clears it).
+_TAG_MEMO: Final = 8192
 
 
 class RecordSealer:
     """Seals spool payloads and access records with a key ring; opens them again for a lawful export."""
 
-    __slots__ = ("_aead", "_key_id", "_openers", "cipher")
+    __slots__ = ("_aead", "_key_id", "_openers", "_tags", "cipher")
 
     def __init__(self, keys: KeyRing) -> None:
         self.cipher = AddressCipher(keys)
         self._openers = {key.id.encode(): AESGCM(key.secret) for key in keys.encryption}
         self._key_id = keys.encryption[-1].id.encode()
         self._aead = self._openers[self._key_id]
+        #: Lookup tags of recent addresses (ingest process): an HMAC once per distinct address, not per record.
+        self._tags: dict[str, str] = {}
 
     def seal_payload(self, payload: bytes) -> bytes:
         """``\\x00 | len(key id) | key id | nonce | ciphertext`` of one spool payload (request path)."""
@@ -67,11 +72,19 @@ class RecordSealer:
         """The record as stored: lookup tag in ``client_ip``, the sealed address evidence in ``forwarded_chain``."""
         evidence = orjson.dumps([record.client_ip, record.client_port, record.peer_ip, record.forwarded_chain])
         return record._replace(
-            client_ip=None if record.client_ip is None else self.cipher.tag(record.client_ip),
+            client_ip=None if record.client_ip is None else self._tag(record.client_ip),
             client_port=None,
             peer_ip=None,
             forwarded_chain=self.cipher.seal(evidence.decode(), None),
         )
+
+    def _tag(self, address: str) -> str:
+        tag = self._tags.get(address)
+        if tag is None:
+            if len(self._tags) >= _TAG_MEMO:
+                self._tags.clear()
+            tag = self._tags[address] = self.cipher.tag(address)
+        return tag
 
     def open_record(self, record: AccessRecord) -> AccessRecord:
         """The record with its addresses restored (records stored before encryption pass unchanged)."""

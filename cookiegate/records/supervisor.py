@@ -66,9 +66,9 @@ class IngestSupervisor:
                              child.pid, _STOP_GRACE)  # fmt: skip
                 child.kill()
                 child.wait()
-        if child is not None and child.returncode != 0:
-            # Killed, crashed, or stopped before it could drain (a SIGTERM while still starting up): a clean
-            # exit (0) has drained the spool on its way out already.
+        # An ingester that stopped cleanly (exit 0) made its own final pass; only one killed before it could
+        # (e.g. terminated while still starting up) leaves a spool that a one-off pass stores now.
+        if child is not None and child.returncode not in (0, EXIT_LOCK_BUSY):
             self._final_pass()
 
     def _final_pass(self) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from cookiegate.crypto import is_lookup_tag
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import postgres_schema as schema
+from cookiegate.stores.access_rows import AccessRow, records_of_rows
 from cookiegate.stores.postgres_days import DAY_MS, TALLY, DayPartitions
 from cookiegate.stores.postgres_link import PostgresLink
 from cookiegate.stores.postgres_purge import PURGE_FUNCTION, purge_partitions
@@ -74,6 +75,10 @@ class PostgresAccessStore:
         return schema.access_roles_sql(ingest, disclosure)
 
     # -- writing -----------------------------------------------------------------------------------------
+
+    def ingest_rows(self, rows: Sequence[AccessRow], *, segment: str, offset: int) -> None:
+        """The ingester's rows as named records: PostgreSQL keeps every field in its own column."""
+        self.ingest(records_of_rows(rows), segment=segment, offset=offset)
 
     def ingest(self, records: Sequence[AccessRecord], *, segment: str, offset: int) -> None:
         """``COPY`` the batch into its day partitions and advance ``segment`` to ``offset``, in one transaction.

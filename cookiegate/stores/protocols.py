@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cookiegate.records.types import AccessRecord, LedgerEvent
+from cookiegate.stores.access_rows import AccessRow
 
 
 class StoreMissingError(LookupError):
@@ -108,6 +109,9 @@ class AccessStore(SpoolProgress, Protocol):
 
     def ingest(self, records: Sequence[AccessRecord], *, segment: str, offset: int) -> None:
         """Store ``records`` and note ``segment`` ingested up to ``offset``, in one transaction."""
+
+    def ingest_rows(self, rows: Sequence[AccessRow], *, segment: str, offset: int) -> None:
+        """``ingest`` of rows as the ingester builds them from the spool (``stores/access_rows.py``)."""
 
     def purge_before(self, cutoff_ms: int, *, now_ms: int) -> PurgeResult:
         """Irreversibly remove records older than ``cutoff_ms`` except those under an active legal hold.

@@ -1,5 +1,9 @@
 """The statutory access log in one SQLite file, one table per Seoul day.
 
+Schema 3 rows (``access_rows.py``): ``ts_ms`` and ``client_ip`` (address or lookup tag) as columns, the rest
+of the statutory record as the spooled payload text; no index (lookups by address are rare and scan one day
+table each, while every index would cost every insert). A schema 1 or 2 file is rewritten on open.
+
 A table per calendar day means a purge drops whole days and never rewrites the rest of the log; with
 ``secure_delete`` and a ``TRUNCATE`` checkpoint after the purge the removed bytes are overwritten, not just
 unlinked (개인정보 보호법 제21조: destroy irreversibly).
@@ -18,17 +22,17 @@ from cookiegate.clock import seoul_day, seoul_midnight
 from cookiegate.crypto import is_lookup_tag
 from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import sqlite_files as files
+from cookiegate.stores.access_rows import ROW_COLUMNS, AccessRow, record_of_row, row_of_record, rows_of_records
 from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult
 from cookiegate.stores.sqlite_purge import purge_partitions
 
 #: 2: the statutory record set only (consent state, User-Agent and blocked cookies moved out) plus ``outcome``.
-SCHEMA_VERSION: Final = 2
-_INTEGER: Final = frozenset(("ts_ms", "client_port", "status", "sent_bytes", "duration_us"))
-ACCESS_DDL: Final = ", ".join(
-    f"{c} {'INTEGER' if c in _INTEGER else 'TEXT'}{' NOT NULL' if c == 'ts_ms' else ''}" for c in ACCESS_COLUMNS
-)
-COLUMN_LIST: Final = ", ".join(ACCESS_COLUMNS)
-_PLACEHOLDERS: Final = ", ".join("?" * len(ACCESS_COLUMNS))
+#: 3: a row is the time, the client address (or its lookup tag) and the spooled record (``access_rows.py``).
+SCHEMA_VERSION: Final = 3
+ACCESS_DDL: Final = "ts_ms INTEGER NOT NULL, client_ip TEXT, client TEXT NOT NULL, record TEXT NOT NULL"
+COLUMN_LIST: Final = ", ".join(ROW_COLUMNS)
+_PLACEHOLDERS: Final = ", ".join("?" * len(ROW_COLUMNS))
+_V2_COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 #: ``None`` bound through an adapter that returns it unchanged. Without one, the sqlite3 module looks for
 #: ``__adapt__``/``__conform__`` on every ``None`` parameter and builds an AttributeError message each time
 #: (~3k instructions per NULL per row, callgrind); a C-level identity for ``None`` (``{}.get``) binds the
@@ -87,6 +91,8 @@ class SQLiteAccessStore:
                         self._conn.execute(statement)
                 if version == 1:
                     self._from_v1()
+                if version in (1, 2):
+                    self._from_v2()
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -107,6 +113,21 @@ class SQLiteAccessStore:
             if "outcome" not in present:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN outcome TEXT")
         self._conn.execute("DROP TABLE IF EXISTS blocked_cookies")
+
+    def _from_v2(self) -> None:
+        """Schema 2 kept each field in a column: rewrite every table as rows of schema 3, in this transaction."""
+        tables = ["access_held", *(r[0] for r in self._conn.execute("SELECT name FROM partitions"))]
+        for table in tables:
+            present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if "record" in present:
+                continue
+            self._conn.execute(f"CREATE TABLE {table}_v3 ({ACCESS_DDL})")
+            rows = (
+                row_of_record(AccessRecord._make(r)) for r in self._conn.execute(f"SELECT {_V2_COLUMNS} FROM {table}")
+            )
+            self._conn.executemany(f"INSERT INTO {table}_v3 ({COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", list(rows))
+            self._conn.execute(f"DROP TABLE {table}")
+            self._conn.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
 
     def _load_partitions(self) -> None:
         self._partitions = {
@@ -146,28 +167,29 @@ class SQLiteAccessStore:
         sql = self._insert_sql[day] = f"INSERT INTO {known[0]} ({COLUMN_LIST}) VALUES ({_PLACEHOLDERS})"
         return sql
 
-    def _by_day(self, records: Sequence[AccessRecord]) -> dict[date, Sequence[AccessRecord]]:
-        """``records`` grouped by Seoul day; a batch within one day (nearly all) costs two C-level scans."""
-        if not records:
+    def _by_day(self, rows: Sequence[AccessRow]) -> dict[date, Sequence[AccessRow]]:
+        """``rows`` grouped by Seoul day; a batch within one day (nearly all) costs two C-level scans."""
+        if not rows:
             return {}
-        stamps = [r[0] for r in records]
+        stamps = [r[0] for r in rows]
         day = self._day_of(min(stamps))
         if max(stamps) < self._day[1]:
-            return {day: records}
-        grouped: dict[date, list[AccessRecord]] = {}
-        for stamp, record in zip(stamps, records, strict=True):
-            grouped.setdefault(self._day_of(stamp), []).append(record)
+            return {day: rows}
+        grouped: dict[date, list[AccessRow]] = {}
+        for stamp, row in zip(stamps, rows, strict=True):
+            grouped.setdefault(self._day_of(stamp), []).append(row)
         return dict(grouped)
 
     def ingest(self, records: Sequence[AccessRecord], *, segment: str, offset: int) -> None:
-        by_day = self._by_day(records)
+        self.ingest_rows(rows_of_records(records), segment=segment, offset=offset)
+
+    def ingest_rows(self, rows: Sequence[AccessRow], *, segment: str, offset: int) -> None:
+        by_day = self._by_day(rows)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for day, rows in by_day.items():
-                    # Plain tuples: the sqlite3 module binds a tuple subclass through the generic sequence
-                    # protocol, ~10k instructions more per row than the copy costs (callgrind).
-                    self._conn.executemany(self._insert_for(day), map(tuple, rows))
+                for day, batch in by_day.items():
+                    self._conn.executemany(self._insert_for(day), batch)
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -272,7 +294,7 @@ class SQLiteAccessStore:
                         continue  # purged between listing and reading
                     raise
                 for row in rows:
-                    yield AccessRecord._make(row)
+                    yield record_of_row(*row)
         finally:
             reader.close()
 

@@ -6,13 +6,13 @@ import sqlite3
 from datetime import date
 from typing import Final
 
-from cookiegate.records.types import ACCESS_COLUMNS
+from cookiegate.stores.access_rows import ROW_COLUMNS
 from cookiegate.stores.protocols import PurgeResult
 from cookiegate.stores.sqlite_files import ip_matches
 
 #: Disclosure ledger entries are kept 7 years (통신비밀보호법 제13조⑦, 시행령 제37조).
 SEVEN_YEARS_MS: Final = 7 * 366 * 86_400_000
-_COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
+_COLUMNS: Final = ", ".join(ROW_COLUMNS)
 
 Hold = tuple[str, int, int]
 

@@ -1,0 +1,98 @@
+"""The access record as a stored row (schema 3), and a schema 2 store upgraded in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from cookiegate.crypto import KeyRing, NamedKey
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records.accesslog import decode, spooled_rows
+from cookiegate.records.sealing import RecordSealer
+from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
+from cookiegate.stores.access_rows import record_of_row, row_of_record
+from cookiegate.stores.sqlite_access import SQLiteAccessStore
+
+RECORD = AccessRecord(1_760_000_000_000, "198.51.100.7", None, "10.0.0.2", "198.51.100.7", "shop.example",
+                      "GET", "/cart", 200, "HTTP/1.1", 512, 1200, "ok")  # fmt: skip
+
+
+def payload(xff: str | None, peer: str = "10.0.0.2") -> bytes:
+    return orjson.dumps([1_760_000_000_000, peer, 41000, "shop.example", "GET", "/p", 200, 10, 5, "2", xff, None, "ok"])
+
+
+def test_a_visitor_without_forwarding_is_stored_as_the_peer_with_the_payload_unchanged() -> None:
+    (row,) = spooled_rows([payload(None)], TrustedProxies(()))
+    assert row == (1_760_000_000_000, "10.0.0.2", "", payload(None).decode())
+    record = record_of_row(*row)
+    assert (record.client_ip, record.client_port, record.peer_ip, record.protocol) == (
+        "10.0.0.2",
+        41000,
+        "10.0.0.2",
+        "HTTP/2",
+    )
+
+
+def test_a_trusted_proxy_names_the_client_in_its_own_column() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    (row,) = spooled_rows([payload("198.51.100.7")], proxies)
+    assert row[1] == "198.51.100.7" and row[2] == '["198.51.100.7",null]'
+    record = decode(payload("198.51.100.7"), proxies)
+    assert (record.client_ip, record.client_port, record.peer_ip, record.forwarded_chain) == (
+        "198.51.100.7", None, "10.0.0.2", "198.51.100.7")  # fmt: skip
+
+
+def test_an_untrusted_peers_forwarding_header_is_kept_as_evidence_only() -> None:
+    (row,) = spooled_rows([payload("198.51.100.7", peer="192.0.2.9")], TrustedProxies(["10.0.0.0/8"]))
+    record = record_of_row(*row)
+    assert (record.client_ip, record.client_port, record.forwarded_chain) == ("192.0.2.9", 41000, "198.51.100.7")
+
+
+def test_a_record_round_trips_through_its_row_sealed_or_not() -> None:
+    assert record_of_row(*row_of_record(RECORD)) == RECORD
+    sealer = RecordSealer(KeyRing(encryption=(NamedKey("k1", b"k" * 32),), lookup=(NamedKey("l1", b"l" * 32),)))
+    sealed = sealer.seal_record(RECORD)
+    row = row_of_record(sealed)
+    assert "198.51.100.7" not in repr(row) and "10.0.0.2" not in repr(row)
+    assert sealer.open_record(record_of_row(*row)) == RECORD
+
+
+def test_a_batch_with_a_record_of_the_wrong_shape_is_refused_whole() -> None:
+    bad = orjson.dumps(["1760000000000", None, None, "h", "GET", "/", 200, 0, 0, "1.1", None, None, "ok"])
+    for payloads in ([payload(None), bad], [payload(None), b"[1, 2]"]):
+        try:
+            spooled_rows(payloads, TrustedProxies(()))
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {payloads!r}")
+
+
+def test_a_schema_2_store_is_upgraded_and_reads_back_the_same_records(tmp_path: Path) -> None:
+    db = tmp_path / "access.db"
+    conn = sqlite3.connect(db)
+    columns = ", ".join(ACCESS_COLUMNS)
+    conn.executescript(f"""
+        CREATE TABLE partitions (day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL,
+                                 end_ms INTEGER NOT NULL);
+        CREATE TABLE access_20251009 ({columns});
+        CREATE TABLE access_held ({columns});
+        INSERT INTO partitions VALUES ('2025-10-09', 'access_20251009', 1759935600000, 1760022000000);
+        PRAGMA user_version = 2;
+    """)
+    conn.execute(f"INSERT INTO access_20251009 VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD)
+    conn.execute(
+        f"INSERT INTO access_held VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD._replace(path="/held")
+    )
+    conn.commit()
+    conn.close()
+    store = SQLiteAccessStore(db)
+    try:
+        assert list(store.records(0, 2**62)) == [RECORD._replace(path="/held"), RECORD]
+        assert store.count(0, 2**62, "198.51.100.7") == 2
+        store.ingest([RECORD._replace(path="/new", ts_ms=RECORD.ts_ms + 1)], segment="s", offset=1)
+        assert [r.path for r in store.records(0, 2**62, "198.51.100.0/24")] == ["/held", "/cart", "/new"]
+    finally:
+        store.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 3
