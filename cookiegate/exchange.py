@@ -1,8 +1,8 @@
 """The gate's one send wrapper per request: response headers gated, the banner injected, one access record.
 
-``Exchange`` serves an HTTP request, ``Handshake`` a WebSocket handshake; both gate their response headers
-with ``rewrite_head`` and write exactly one access-log record with an outcome (통신비밀보호법 시행령 제41조: every
-access, including the ones a client aborts or an app fails, leaves a record):
+``Exchange`` serves an HTTP request, ``Handshake`` (handshake.py) a WebSocket handshake; both gate their
+response headers with ``rewrite_head`` and write exactly one access-log record with an outcome
+(통신비밀보호법 시행령 제41조: every access, including the ones a client aborts or an app fails, leaves a record):
 
 - ``ok``: the last body message went out; ``disconnected``: the client went away (``http.disconnect`` seen or
   ``send`` raised ``OSError``); ``error``: the app raised, or returned mid-response; ``no-response``: the app
@@ -22,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from cookiegate.consent import Consent, consent_set_cookie, narrow
 from cookiegate.injection import Injection, set_content_length
 from cookiegate.records.types import Outcome
-from cookiegate.verdict import RequestFacts
+from cookiegate.request_facts import RequestFacts
 
 if TYPE_CHECKING:
     from cookiegate.middleware import CookieGate
@@ -31,7 +31,7 @@ _SECURE_SCHEMES: Final = ("https", "wss")
 _perf_counter_ns: Final = time.perf_counter_ns
 
 
-class _Conversation(RequestFacts):
+class Conversation(RequestFacts):
     """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record.
 
     It is the request's ``RequestFacts`` too, so resolving a request creates this one object and no other.
@@ -119,7 +119,7 @@ def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes
     return consent_set_cookie(gate.codec, flagged, max_age=gate.api.max_age, secure=secure)
 
 
-class Exchange(_Conversation):
+class Exchange(Conversation):
     """One HTTP request's send (and receive) wrapper; create one per request."""
 
     __slots__ = ()
@@ -246,37 +246,3 @@ class Exchange(_Conversation):
             self._log("no-response", 500)
         else:
             self._log("error", self.status)
-
-
-class Handshake(_Conversation):
-    """One WebSocket handshake's send wrapper: accept or denial headers gated, accepted or denied logged."""
-
-    __slots__ = ()
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if not self.logged:
-            if kind == "websocket.accept":
-                self._gate_headers(message, True)
-                self._log("ws-accepted", 101)
-            elif kind == "websocket.http.response.start":
-                self.status = message["status"]
-                self._gate_headers(message, True)
-            elif kind == "websocket.http.response.body":
-                self.sent_bytes += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._log("ws-denied", self.status)
-            elif kind == "websocket.close":
-                self._log("ws-denied", 403)  # closed before accepting: the server answers 403
-        await self._send(message)
-
-    def finish(self) -> None:
-        """The app is done: a handshake it never answered was denied (the server answers 403)."""
-        if not self.logged:
-            self._log("ws-denied", self.status or 403)
-
-    def _log(self, outcome: Outcome, status: int) -> None:
-        if "method" not in self._scope:
-            # A WebSocket scope has no method; the handshake is a GET (RFC 6455 §4.1) and the log expects one.
-            self._scope = {**self._scope, "method": "GET"}
-        super()._log(outcome, status)

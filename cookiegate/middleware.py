@@ -21,8 +21,9 @@ from cookiegate.api import ConsentAPI
 from cookiegate.banner import Banner
 from cookiegate.consent import ConsentCodec, no_consent
 from cookiegate.cookies import cookie_pairs, expiry_headers
-from cookiegate.exchange import Exchange, Handshake
+from cookiegate.exchange import Exchange
 from cookiegate.forwarding import warn_if_server_trusts_more
+from cookiegate.handshake import Handshake
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
 from cookiegate.response import rewrite_head

@@ -8,7 +8,7 @@ HTTP requests and WebSocket handshakes resolve through the same ``Verdicts.resol
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -18,12 +18,12 @@ from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
 from cookiegate.cookies import CookieHeader, pair_value, parse_cookie_header
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
+from cookiegate.request_facts import RequestFacts, read_request
+
+__all__ = ["SCOPE_KEY", "RequestFacts", "Verdict", "Verdicts", "get_consent", "judge", "read_request"]
 
 #: Where the resolved ``Consent`` lives in the scope the app gets (``get_consent`` reads it).
 SCOPE_KEY: Final = "cookiegate"
-_READ_HEADERS: Final = frozenset(
-    (b"cookie", b"user-agent", b"accept", b"sec-gpc", b"x-forwarded-for", b"forwarded", b"referer")
-)
 _CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
@@ -52,64 +52,6 @@ class Verdict:
 
 #: A judged verdict and its blocked names as raw bytes, stored per header shape.
 _Shape = tuple[Verdict, frozenset[bytes]]
-
-
-class RequestFacts:
-    """The request headers the gate reads, filled in one pass by ``read_request``.
-
-    A plain slotted class rather than a dataclass: the gate's per-request object (``exchange.Exchange``)
-    extends it, so the hot path creates one object per request, not two.
-    """
-
-    __slots__ = ("cookie", "forwarded", "forwarded_for", "gpc", "referer", "user_agent", "wants_html")
-
-    cookie: bytes
-    gpc: bool
-    user_agent: bytes
-    wants_html: bool
-    forwarded_for: bytes | None
-    forwarded: bytes | None
-    referer: bytes
-
-
-def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | None = None) -> RequestFacts:
-    """Everything the gate needs from the request headers, in one pass (written into ``into`` when given)."""
-    facts = RequestFacts() if into is None else into
-    cookie = user_agent = referer = b""
-    gpc = wants_html = False
-    forwarded_for: bytes | None = None
-    forwarded: bytes | None = None
-    more_cookies: list[bytes] | None = None
-    for name, value in headers:
-        # One set lookup skips the ~10 headers a browser sends that the gate does not read.
-        if name not in _READ_HEADERS:
-            continue
-        if name == b"cookie":
-            if cookie:
-                # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".
-                more_cookies = [cookie] if more_cookies is None else more_cookies
-                more_cookies.append(value)
-            cookie = value
-        elif name == b"user-agent":
-            user_agent = value
-        elif name == b"accept":
-            wants_html = value.find(b"text/html") != -1  # ``bytes in`` first tries the needle as an int: 2x dearer
-        elif name == b"sec-gpc":
-            gpc = value.strip() == b"1"
-        elif name == b"referer":
-            referer = value
-        elif name == b"x-forwarded-for":
-            forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
-        else:
-            forwarded = value if forwarded is None else forwarded + b"," + value
-    facts.cookie = cookie if more_cookies is None else b"; ".join(more_cookies)
-    facts.gpc = gpc
-    facts.user_agent = user_agent
-    facts.wants_html = wants_html
-    facts.forwarded_for = forwarded_for
-    facts.forwarded = forwarded
-    facts.referer = referer
-    return facts
 
 
 def judge(

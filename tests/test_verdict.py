@@ -14,7 +14,6 @@ from cookiegate.verdict import (
     Verdicts,
     get_consent,
     judge,
-    read_request,
 )
 
 KEY = "verdict-test-key-0123456789abcdef"
@@ -29,23 +28,6 @@ def verdicts() -> Verdicts:
 def token(*granted: str, under14: bool = False) -> bytes:
     codec = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
     return codec.encode(new_consent(granted, version=POLICY.version, under14=under14)).encode()
-
-
-def test_read_request_joins_split_cookie_headers_and_reads_gpc_and_html() -> None:
-    facts = read_request(
-        [
-            (b"cookie", b"a=1"),
-            (b"accept", b"text/html,*/*"),
-            (b"sec-gpc", b" 1 "),
-            (b"cookie", b"b=2"),
-            (b"user-agent", b"UA"),
-            (b"x-forwarded-for", b"1.1.1.1"),
-            (b"x-forwarded-for", b"2.2.2.2"),
-        ]
-    )
-    assert facts.cookie == b"a=1; b=2"
-    assert facts.gpc and facts.wants_html and facts.user_agent == b"UA"
-    assert facts.forwarded_for == b"1.1.1.1,2.2.2.2" and facts.forwarded is None
 
 
 def test_judge_is_pure_and_keeps_only_granted_pairs_in_order() -> None:
