@@ -30,7 +30,7 @@ from cookiegate.response import rewrite_head
 from cookiegate.services import Services, open_services
 from cookiegate.settings import GateOptions, GateSettings
 from cookiegate.useragents import warm as warm_user_agents
-from cookiegate.verdict import SCOPE_KEY, RequestFacts, Verdict, Verdicts, get_consent
+from cookiegate.verdict import SCOPE_KEY, Verdicts, get_consent
 
 __all__ = ["SCOPE_KEY", "CookieGate", "GateSettings", "get_consent"]
 
@@ -136,12 +136,6 @@ class CookieGate:
             await self._lifespan(scope, receive, send)
         else:
             await self.app(scope, receive, send)
-
-    def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
-        """The one resolution HTTP and WebSocket share (starting the services without a lifespan)."""
-        if not self.started:
-            self.start_services()
-        return self.verdicts.resolve(scope, facts)
 
     def start_services(self) -> None:
         self.started = True
