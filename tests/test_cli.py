@@ -65,8 +65,13 @@ def test_purge_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         run(capsys, "purge", "--data-dir", str(tmp_path), "--retention-months", "2")
     assert "시행령 제41조" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(capsys, "purge", "--data-dir", str(tmp_path), "--grace-days", "31")
+    assert "without delay" in capsys.readouterr().err
     _, out, _ = run(capsys, "report", "--data-dir", str(tmp_path), "--json")
-    assert orjson.loads(out)["access_records"] == 2
+    report = orjson.loads(out)
+    assert report["access_records"] == 2 and report["overdue"] is False
+    assert report["purge_cutoff"] == "2025-02-08T00:00:00+09:00", "3 months and the 7-day grace before 2025-05-15"
 
 
 def test_hold_add_list_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

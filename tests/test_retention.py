@@ -16,6 +16,7 @@ from cookiegate.clock import SEOUL, to_ms
 from cookiegate.records.disclosure import export_disclosure
 from cookiegate.records.retention import (
     purge,
+    purge_cutoff,
     retention_cutoff,
     seconds_until_next_purge,
     validate_retention_months,
@@ -70,7 +71,7 @@ def test_less_than_three_months_is_refused() -> None:
 def test_purge_destroys_old_records_down_to_the_bytes(tmp_path: Path) -> None:
     db = tmp_path / "access.db"
     store = SQLiteAccessStore(db, create=True)
-    old = NOW - timedelta(days=1) - (NOW - retention_cutoff(NOW, 3))  # 3 months + 1 day old
+    old = NOW - timedelta(days=1) - (NOW - purge_cutoff(NOW, 3))  # 3 months + the 7-day grace + 1 day old
     store.ingest([row(old, "/expired-unique-path-7f3a")] * 50, segment="s", offset=1)
     store.ingest([row(NOW - timedelta(days=30), "/recent-unique-path-91bc")], segment="s", offset=2)
     store.close()
@@ -90,8 +91,23 @@ def test_purge_destroys_old_records_down_to_the_bytes(tmp_path: Path) -> None:
 def test_a_record_on_the_cutoff_day_is_kept(store_url: Callable[[str], str]) -> None:
     store = open_access_store(store_url("access"), create=True)
     store.ingest([row(retention_cutoff(NOW, 3) + timedelta(minutes=1), "/edge")], segment="s", offset=1)
-    assert purge(store, months=3, clock=frozen).removed == 0
+    assert purge(store, months=3, clock=frozen, grace_days=0).removed == 0
     assert store.count(0, 2**62) == 1
+    store.close()
+
+
+def test_decree41_purge_keeps_three_months_plus_the_grace_then_destroys(store_url: Callable[[str], str]) -> None:
+    """통신비밀보호법 시행령 제41조②2 (at least 3 months) + a 7-day grace, then 개인정보 보호법 제21조 (gap 10)."""
+    store = open_access_store(store_url("access"), create=True)
+    period_end = retention_cutoff(NOW, 3)
+    store.ingest([row(period_end - timedelta(days=3), "/in-grace"), row(period_end - timedelta(days=8), "/past")],
+                 segment="s", offset=1)  # fmt: skip
+    result = purge(store, months=3, clock=frozen)
+    assert result.removed == 1 and result.cutoff_ms == to_ms(period_end - timedelta(days=7))
+    assert [r.path for r in store.records(0, 2**62)] == ["/in-grace"]
+    assert purge(store, months=3, clock=frozen, grace_days=0).removed == 1, "without a grace: gone at 3 months"
+    with pytest.raises(ValueError, match="3-month minimum"):
+        purge(store, months=3, clock=frozen, grace_days=-1)
     store.close()
 
 

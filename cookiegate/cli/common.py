@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from cookiegate.destruction import validate_grace_days
 from cookiegate.records.ingest import IngestConfig, Ingester, take_lock
 from cookiegate.records.retention import DEFAULT_RETENTION_MONTHS, validate_retention_months
 from cookiegate.stores import (
@@ -42,6 +43,14 @@ def store_options() -> argparse.ArgumentParser:
 def retention_months(text: str) -> int:
     try:
         return validate_retention_months(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def grace_days(text: str) -> int:
+    """``--grace-days``: added to the statutory minimum, never taken from it (``destruction.py``)."""
+    try:
+        return validate_grace_days(int(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 

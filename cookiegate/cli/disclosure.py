@@ -8,9 +8,10 @@ from pathlib import Path
 
 import orjson
 
-from cookiegate.cli.common import Clock, access_store, store_options
+from cookiegate.cli.common import Clock, access_store, grace_days, store_options
 from cookiegate.cli.permits import permit_detail, permit_from, permit_options, refuse_inside_data_dir, sealer_for
 from cookiegate.clock import from_ms, parse_moment
+from cookiegate.destruction import DEFAULT_GRACE_DAYS
 from cookiegate.records.disclosure import export_disclosure
 from cookiegate.records.retention import purge
 from cookiegate.records.staff_log import record_staff_read
@@ -20,6 +21,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     purge_ = commands.add_parser(
         "purge", parents=[store_options()], help="destroy access records past the retention period (cron)"
     )
+    purge_.add_argument("--grace-days", type=grace_days, default=DEFAULT_GRACE_DAYS,
+                        help=f"days kept past the retention period (default {DEFAULT_GRACE_DAYS})")  # fmt: skip
     purge_.set_defaults(handler=_purge)
 
     export = commands.add_parser("export", parents=[store_options()], help="lawful disclosure against a court permit")
@@ -38,7 +41,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _purge(args: argparse.Namespace, clock: Clock) -> int:
     store = access_store(args)
     try:
-        result = purge(store, months=args.retention_months, clock=clock)
+        result = purge(store, months=args.retention_months, clock=clock, grace_days=args.grace_days)
     finally:
         store.close()
     print(orjson.dumps({

@@ -17,7 +17,7 @@ from cookiegate.keyfile import configured_keyring
 from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.records.chain import verify
 from cookiegate.records.channels import spool_root
-from cookiegate.records.retention import retention_cutoff
+from cookiegate.records.retention import purge_cutoff, retention_cutoff
 from cookiegate.records.spool import spool_bytes
 from cookiegate.records.status import read_status
 from cookiegate.stores import StoreMissingError, sqlite_path
@@ -75,6 +75,7 @@ def _report(args: argparse.Namespace, clock: Clock) -> int:
     policy = Policy.load(args.policy) if args.policy else Policy.default()
     visitors = len(latest)
     cutoff = retention_cutoff(clock(), args.retention_months)
+    destroy_before = purge_cutoff(clock(), args.retention_months)
     names: dict[str, int] = {}
     for _, name, _, count in blocked:
         names[name] = names.get(name, 0) + count
@@ -95,7 +96,8 @@ def _report(args: argparse.Namespace, clock: Clock) -> int:
         "oldest_record": None if stats.oldest_ms is None else from_ms(stats.oldest_ms).isoformat(),
         "retention_months": args.retention_months,
         "cutoff": cutoff.isoformat(),
-        "overdue": stats.oldest_ms is not None and stats.oldest_ms < to_ms(cutoff),
+        "purge_cutoff": destroy_before.isoformat(),
+        "overdue": stats.oldest_ms is not None and stats.oldest_ms < to_ms(destroy_before),
         "last_purge": audits[-1] if audits else None,
         "ledger_chain_ok": check.ok,
         "ledger_head": {"seq": check.head_seq, "hash": check.head_hash},
@@ -126,7 +128,7 @@ def _doctor(args: argparse.Namespace, clock: Clock) -> int:
         access.close()
     print(f"access log: {stats.records} records in {stats.partitions} day partitions")
     problems += _ingest_problems(args.data_dir)
-    cutoff = retention_cutoff(clock(), args.retention_months)
+    cutoff = purge_cutoff(clock(), args.retention_months)  # the statutory period plus the grace
     if stats.oldest_ms is not None and stats.oldest_ms < to_ms(cutoff) - 2 * 86_400_000:
         problems.append(f"records older than the cutoff {cutoff.date()} are still stored: run `cookiegate purge`")
     try:

@@ -3,7 +3,9 @@
 통신비밀보호법 제2조11호 마·사목 and 시행령 제41조②2 oblige a site to keep log records (로그기록자료) and the
 client address (접속지 추적자료) for **at least 3 months**; 개인정보 보호법 제21조 obliges it to destroy them
 without delay once that purpose is over, irreversibly. So the period is counted in calendar months of the
-Korean calendar (Asia/Seoul), may not be set below 3, and every purge overwrites what it removes.
+Korean calendar (Asia/Seoul), may not be set below 3, and every purge overwrites what it removes. The purge
+destroys what lies past the period *and* a short grace (``destruction.py``, default 7 days): the grace only
+ever lengthens the statutory minimum, and it is the same date a rights answer promises (``records/rights.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from cookiegate.clock import SEOUL, Clock, from_ms, to_ms, utc_now
+from cookiegate.destruction import DEFAULT_GRACE_DAYS, destruction_cutoff
 from cookiegate.stores import AccessStore
 from cookiegate.stores.protocols import PurgeResult
 
@@ -55,6 +58,15 @@ def retention_cutoff(now: datetime, months: int) -> datetime:
     return datetime.combine(date(year, month, day), time(0), SEOUL)
 
 
+def purge_cutoff(now: datetime, months: int, grace_days: int = DEFAULT_GRACE_DAYS) -> datetime:
+    """The Seoul midnight before which the purge destroys records: the retention cutoff moved back by the grace.
+
+    시행령 제41조 sets a minimum, so the grace (a purge that missed a night, a slow release of a hold) is added
+    to it, never taken from it; 개인정보 보호법 제21조 caps it (``destruction.validate_grace_days``).
+    """
+    return destruction_cutoff(retention_cutoff(now, months), grace_days)
+
+
 def _days_in_month(year: int, month: int) -> int:
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - timedelta(days=1)).day
@@ -69,15 +81,17 @@ def seconds_until_next_purge(now: datetime) -> float:
     return (target - local).total_seconds()
 
 
-def purge(store: AccessStore, *, months: int, clock: Clock = utc_now) -> PurgeResult:
-    """Destroy access records older than the cutoff, except those under legal hold, and audit it.
+def purge(
+    store: AccessStore, *, months: int, clock: Clock = utc_now, grace_days: int = DEFAULT_GRACE_DAYS
+) -> PurgeResult:
+    """Destroy access records older than ``purge_cutoff``, except those under legal hold, and audit it.
 
-    개인정보 보호법 제21조: destroy without delay once the period of 시행령 제41조 is over. The store drops whole
-    Seoul-day partitions (SQLite with ``secure_delete``; PostgreSQL detaches and drops partitions).
+    개인정보 보호법 제21조: destroy without delay once the period of 시행령 제41조 (and the grace) is over. The
+    store drops whole Seoul-day partitions (SQLite with ``secure_delete``; PostgreSQL detaches and drops them).
     The audit line carries counts and a date range only, never the removed data.
     """
     now = clock()
-    cutoff = retention_cutoff(now, months)
+    cutoff = purge_cutoff(now, months, grace_days)
     result = store.purge_before(to_ms(cutoff), now_ms=to_ms(now))
     logger.info(
         "purge: cutoff %s, removed %d records (%s .. %s) in %d partitions, %d kept under legal hold",
