@@ -14,12 +14,18 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
+from starlette.testclient import TestClient
 
+from cookiegate import CookieGate
+from cookiegate.cli import main
 from cookiegate.clock import to_ms
+from cookiegate.keyfile import KEY_FILE_ENV, generate
 from cookiegate.records.ingest import IngestConfig, Ingester, take_lock
 from cookiegate.records.types import AccessRecord
 from cookiegate.stores import default_urls
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
+from tests.conftest import SECRET, tiny_app
 
 
 def access_record(ts: datetime | int, path: str, ip: str = "203.0.113.5", *, outcome: str = "ok") -> AccessRecord:
@@ -84,6 +90,20 @@ def count_events(db: Path) -> int:
         return 0
     finally:
         conn.close()
+
+
+@contextmanager
+def sealed_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: tuple[str, int]) -> Iterator[TestClient]:
+    """A visitor at ``client`` on the gate over ``tmp_path/"data"``, with keys configured outside the data dir
+    (제29조); what the visit spooled is stored when the block ends."""
+    keys = tmp_path / "etc" / "keys.json"
+    generate(keys)
+    monkeypatch.setenv(KEY_FILE_ENV, str(keys))
+    data = tmp_path / "data"
+    with TestClient(CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data), base_url="http://shop.test",
+                    client=client) as browser:  # fmt: skip
+        yield browser
+    assert main(["ingest", "--data-dir", str(data), "--once", "--create"]) == 0
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from cookiegate.records.rights import RIGHTS_FILE
 from cookiegate.records.staff_log import STAFF_LOG, staff_reads
 from cookiegate.services import open_services
 from tests.conftest import SECRET, accept, tiny_app
+from tests.store_support import sealed_site
 
 CLIENT = ("203.0.113.77", 51234)
 FORWARDED = "198.51.100.23"
@@ -30,17 +31,11 @@ PERMIT = ["--agency", "Seoul police", "--permit", "2026-S-1234", "--court", "서
 @pytest.fixture
 def sealed_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir the gate filled with a few requests, with keys configured outside it."""
-    keys = tmp_path / "etc" / "keys.json"
-    generate(keys)
-    monkeypatch.setenv(KEY_FILE_ENV, str(keys))
-    data_dir = tmp_path / "data"
-    gate = CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data_dir)
-    with TestClient(gate, base_url="http://shop.test", client=CLIENT) as client:
+    with sealed_site(tmp_path, monkeypatch, CLIENT) as client:
         for _ in range(3):
             assert client.get("/echo", headers={"x-forwarded-for": FORWARDED}).status_code == 200
         client.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False})
-    assert main(["ingest", "--data-dir", str(data_dir), "--once", "--create"]) == 0
-    return data_dir
+    return tmp_path / "data"
 
 
 def export_args(data_dir: Path, *extra: str) -> list[str]:

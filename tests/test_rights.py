@@ -8,30 +8,22 @@ from pathlib import Path
 
 import orjson
 import pytest
-from starlette.testclient import TestClient
 
-from cookiegate import CookieGate
 from cookiegate.cli import main
-from cookiegate.keyfile import KEY_FILE_ENV, generate
 from cookiegate.records.rights import destruction_date
 from cookiegate.records.staff_log import staff_reads
-from tests.conftest import SECRET, accept, tiny_app
+from tests.conftest import accept
+from tests.store_support import sealed_site
 
 VISITOR = ("203.0.113.77", 40000)
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    keys = tmp_path / "etc" / "keys.json"
-    generate(keys)
-    monkeypatch.setenv(KEY_FILE_ENV, str(keys))
-    data = tmp_path / "data"
-    with TestClient(CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data), base_url="http://shop.test",
-                    client=VISITOR) as client:  # fmt: skip
+    with sealed_site(tmp_path, monkeypatch, VISITOR) as client:
         consent_id = accept(client, ["analytics"])["consent_id"]
         client.get("/echo")
-    assert main(["ingest", "--data-dir", str(data), "--once", "--create"]) == 0
-    return data, consent_id
+    return tmp_path / "data", consent_id
 
 
 def clock_on(day: str) -> datetime:
