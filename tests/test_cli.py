@@ -8,11 +8,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from starlette.testclient import TestClient
 
+from cookiegate import CookieGate
 from cookiegate.cli import main
 from cookiegate.clock import SEOUL, to_ms
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from cookiegate.stores.sqlite_aggregates import SQLiteAggregatesStore
+from tests.conftest import SECRET, accept, tiny_app
 from tests.store_support import access_record, drain
 from tests.test_ledger import consent, ledger_at
 
@@ -49,6 +52,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_report_json_counts_access_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """개인정보 보호법 제21조③ (gap 2): consent figures come from the ledger, blocked cookies from the aggregates."""
     seed(tmp_path)
     code, out, _ = run(capsys, "report", "--data-dir", str(tmp_path), "--json")
     report = orjson.loads(out)
@@ -206,3 +210,24 @@ def test_doctor_reports_a_failing_ingester_and_records_the_writers_dropped(
     code, out, err = run(capsys, "doctor", "--data-dir", str(tmp_path))
     assert code == 1 and "ingester: failing" in out and "database is locked" in err
     assert "3 access records were dropped" in err
+
+
+def test_article21_3_the_statutory_store_keeps_only_the_log_and_report_reads_the_other_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """개인정보 보호법 제21조③ (gap 2): legally kept data is stored apart and used for nothing else; consent,
+    the under-14 flag and blocked cookies live in the ledger and the aggregates store, never in access.db."""
+    data = tmp_path / "data"
+    with TestClient(CookieGate(tiny_app(), secret_keys=[SECRET], data_dir=data), base_url="http://shop.test") as c:
+        consent_id = accept(c, ["analytics"], under14=True)["consent_id"]
+        c.get("/echo", params={"set": "_mystery_tracker"}, headers={"sec-gpc": "1"})
+    files = {name: b"".join(p.read_bytes() for p in data.glob(f"{name}*")) for name in ("access.db", "ledger.db",
+                                                                                         "aggregates.db")}  # fmt: skip
+    assert b"/echo" in files["access.db"]
+    for personal in (consent_id.encode(), b"analytics", b"under14", b"_mystery_tracker", b"gpc"):
+        assert personal not in files["access.db"], personal
+    assert consent_id.encode() in files["ledger.db"] and b"_mystery_tracker" in files["aggregates.db"]
+    code, out, _ = run(capsys, "report", "--data-dir", str(data), "--json")
+    report = orjson.loads(out)
+    assert code == 0 and report["consent_under14_share"] == 1.0 and report["consent_rates"]["analytics"] == 0.0
+    assert [c["name"] for c in report["blocked_unknown_cookies"]] == ["_mystery_tracker"]
