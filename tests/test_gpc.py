@@ -4,9 +4,11 @@ including the browser's standing refusal)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from cookiegate.policy import Policy
 from tests.conftest import accept
 
 Client = Callable[..., TestClient]
@@ -30,3 +32,19 @@ def test_article22_choice_made_while_gpc_is_on_is_recorded_as_such(gate_client: 
     assert response.status_code == 200
     (event,) = client.get("/_cookiegate/consent").json()["history"]
     assert event["gpc"] is True and event["granted"] == ["necessary"]
+
+
+def test_article22_a_new_policy_version_records_the_gpc_signal_again(gate_client: Client, tmp_path: Path) -> None:
+    """Gap 5: the event is per visitor *and* policy version, so the proof covers the text in force."""
+    old = gate_client()
+    accept(old, ["analytics"])
+    old.get("/echo", headers={"Sec-GPC": "1"})
+    site = tmp_path / "v2.toml"
+    site.write_text('version = "2027-01-01"\neffective_date = 2027-01-01\n')
+    new = gate_client(policy=Policy.load(site))
+    new.cookies = old.cookies
+    for _ in range(2):
+        new.get("/echo", headers={"Sec-GPC": "1"})
+    history = new.get("/_cookiegate/consent").json()["history"]
+    gpc = [(e["policy_version"], e["policy_sha256"]) for e in history if e["method"] == "gpc"]
+    assert [version for version, _ in gpc] == [Policy.default().version, "2027-01-01"] and gpc[0][1] != gpc[1][1]
