@@ -47,7 +47,8 @@ def test_article22_changed_text_under_the_same_version_is_refused(tmp_path: Path
         archive.archive(changed)
 
 
-def test_announced_version_waits_for_its_effective_date(tmp_path: Path) -> None:
+def test_article30_announced_version_waits_for_its_effective_date(tmp_path: Path) -> None:
+    """개인정보 보호법 제30조②, 시행령 제31조 (gap 8): a change is announced (공고일) before it applies (시행일)."""
     archive = PolicyArchive(tmp_path / "archive")
     archive.archive(policy(tmp_path, "v1", "2026-01-01"))
     archive.archive(policy(tmp_path, "v2", "2026-12-01", announced="2026-11-24"))
