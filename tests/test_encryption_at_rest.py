@@ -19,6 +19,7 @@ from cookiegate.records.channels import spool_root
 from cookiegate.records.rights import RIGHTS_FILE
 from cookiegate.records.staff_log import STAFF_LOG, staff_reads
 from cookiegate.services import open_services
+from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from tests.conftest import SECRET, accept, tiny_app
 from tests.store_support import sealed_site
 
@@ -164,6 +165,11 @@ def test_article13_export_opens_one_address_within_the_permit_and_logs_the_opera
     assert len(cidr.read_bytes().splitlines()) == 4
     (read, _) = staff_reads(sealed_data_dir)
     assert read["operator"] == "kim" and read["command"] == "export" and "2026-S-1234" in read["permit"]
+    store = SQLiteAccessStore(sealed_data_dir / "access.db")
+    (entry, _) = store.disclosures()  # gap 7: the disclosure ledger names the permit's date, court and operator
+    store.close()
+    assert entry.permit == "2026-S-1234 (서울중앙지방법원, 2026-11-20); operator kim" and entry.records == 4
+    assert entry.agency == "Seoul police" and entry.ip is not None and CLIENT[0] not in entry.ip
     assert CLIENT[0].encode() not in _everything_under(sealed_data_dir)  # the staff log seals the scope too
 
 

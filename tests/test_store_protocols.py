@@ -76,6 +76,21 @@ def test_disclosures_are_recorded(store_url: Callable[[str], str]) -> None:
     store.close()
 
 
+def test_article13_the_disclosure_ledger_is_kept_seven_years_then_dropped(store_url: Callable[[str], str]) -> None:
+    """통신비밀보호법 제13조⑦ (gap 7): each disclosure is kept 7 years, then the daily purge drops it."""
+    store = open_access_store(store_url("access"), create=True)
+    year = 365 * DAY_MS
+    older, younger = (
+        Disclosure(NOW_MS - age, "police", f"permit {age}", OLD_MS, NOW_MS, "192.0.2.1", 1, "/tmp/x.jsonl", "ab" * 32)
+        for age in (7 * year + 10 * DAY_MS, 7 * year - DAY_MS)
+    )
+    store.add_disclosure(older)
+    store.add_disclosure(younger)
+    store.purge_before(NOW_MS - 90 * DAY_MS, now_ms=NOW_MS)
+    assert store.disclosures() == [younger]
+    store.close()
+
+
 def test_the_ledger_is_one_chain_and_a_visitors_history(store_url: Callable[[str], str]) -> None:
     store = open_ledger_store(store_url("ledger"), create=True)
     first = store.append([event("a"), event("b")], segment="s", offset=2)
