@@ -1,4 +1,5 @@
-"""``cookiegate migrate --roles``: prints the PostgreSQL grants, or migrates and applies them."""
+"""``cookiegate migrate --roles``: prints the PostgreSQL grants, or migrates and applies them, so the gate's
+ingest role may append to the statutory log but not read it (안전성 확보조치 기준 제5조, #10 gap 3)."""
 
 from __future__ import annotations
 
