@@ -61,6 +61,10 @@ class Outcome:
     app_scope: Scope | None = None
     messages: list[Message] = field(default_factory=list)
 
+    def header_bytes(self) -> int:
+        """Size of the response headers on the wire (``name: value\\r\\n`` each), the figure issue #9 bounds."""
+        return sum(len(n) + len(v) + 4 for n, v in self.headers)
+
     def set_cookies(self) -> list[bytes]:
         return [v for n, v in self.headers if n.lower() == b"set-cookie"]
 
@@ -222,7 +226,7 @@ def assert_holds(outcome: Outcome, granted: frozenset[str], *, minor: bool = Fal
     assert outcome.status < 500, f"5xx: {outcome.status} {outcome.body[:200]!r}"
     for name in outcome.stored_names():
         assert POLICY.classify(name) in granted, f"client got Set-Cookie {name!r} with {sorted(granted)}"
-    size = sum(len(n) + len(v) + 4 for n, v in outcome.headers)
+    size = outcome.header_bytes()
     assert size <= MAX_RESPONSE_HEADER_BYTES, f"{size} bytes of response headers"
     if outcome.app_scope is None:
         return
