@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ from cookiegate import CookieGate, Policy
 from cookiegate.consent import Consent, ConsentCodec, new_consent
 from cookiegate.policy import CATEGORIES, DEFAULT_MARKETING_PARAMS
 
+T = TypeVar("T")
 KEY = "hostile-suite-secret-key-0123456789"
 POLICY = Policy.default()
 CODEC = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=POLICY.consent_max_age_days * 86_400)
@@ -171,8 +172,8 @@ def run(gate: CookieGate, scope: Scope, body: bytes = b"") -> Outcome:
     return outcome
 
 
-def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tuple[Outcome, int]:
-    """One request, and how many Python and C function calls it made: a measure of work that, unlike CPU time,
+def counting_calls(work: Callable[[], T]) -> tuple[T, int]:
+    """``work()``, and how many Python and C function calls it made: a measure of work that, unlike CPU time,
     is the same on a loaded CI machine, under coverage and on a laptop. Unbounded work (a classification per
     forged cookie name, an expiry per blocked name) shows as thousands of calls."""
     calls = 0
@@ -184,10 +185,15 @@ def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tup
 
     sys.setprofile(count)
     try:
-        outcome = run(gate, scope, body)
+        result = work()
     finally:
         sys.setprofile(None)
-    return outcome, calls
+    return result, calls
+
+
+def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tuple[Outcome, int]:
+    """One request through the gate, and the calls it made (see ``counting_calls``)."""
+    return counting_calls(lambda: run(gate, scope, body))
 
 
 def names_any_parser_sees(header: bytes) -> set[str]:
