@@ -47,9 +47,9 @@ def tiny_app() -> Starlette:
 
 
 @pytest.fixture(autouse=True)
-def _no_default_data_dir() -> Iterator[None]:
+def _no_default_data_dir(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fails the test that leaves the gate's default ``./cookiegate-data`` behind: tests write to temp dirs."""
-    default = Path("cookiegate-data")
+    default = request.config.invocation_params.dir / "cookiegate-data"  # where pytest was started, not a chdir
     existed = default.exists()  # a developer's `make demo` data stays theirs
     yield
     if not existed and default.exists():
