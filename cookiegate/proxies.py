@@ -34,7 +34,7 @@ def _split_host_port(token: str) -> tuple[str, int | None]:
 def parse_forwarded_for(header: str) -> list[tuple[str, int | None]]:
     """The ``for=`` hops of an RFC 7239 ``Forwarded`` header, nearest-the-client first."""
     hops: list[tuple[str, int | None]] = []
-    for element in header.split(","):
+    for element in header.split(",")[-_MAX_CHAIN:]:  # cut before parsing: a forged header may hold 20,000
         for pair in element.split(";"):
             key, _, value = pair.strip().partition("=")
             if key.lower() == "for" and value:

@@ -46,6 +46,16 @@ def tiny_app() -> Starlette:
     return Starlette(routes=[Route("/echo", echo), Route("/page", page)])
 
 
+@pytest.fixture(autouse=True)
+def _no_default_data_dir(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test that leaves the gate's default ``./cookiegate-data`` behind: tests write to temp dirs."""
+    default = request.config.invocation_params.dir / "cookiegate-data"  # where pytest was started, not a chdir
+    existed = default.exists()  # a developer's `make demo` data stays theirs
+    yield
+    if not existed and default.exists():
+        pytest.fail(f"this test wrote {default.resolve()}: give its CookieGate a data_dir in tmp_path", pytrace=False)
+
+
 @pytest.fixture
 def gate_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient around ``CookieGate(tiny_app())`` with stores in ``tmp_path``."""

@@ -250,7 +250,7 @@ def test_responses_consent_cannot_change_keep_the_apps_headers(gate_client: Clie
     assert client.get("/shop.css").headers["vary"] == "Cookie"  # now it carries an expiry for _fbp
 
 
-def test_repeated_cookie_headers_are_joined_and_filtered(gate_client: Client) -> None:
+def test_repeated_cookie_headers_are_joined_and_filtered(tmp_path: Path) -> None:
     seen: list[list[tuple[bytes, bytes]]] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -258,7 +258,7 @@ def test_repeated_cookie_headers_are_joined_and_filtered(gate_client: Client) ->
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    gate = CookieGate(app, secret_keys=[SECRET], access_log=False)
+    gate = CookieGate(app, secret_keys=[SECRET], access_log=False, data_dir=tmp_path)  # not ./cookiegate-data
     scope: Scope = {
         "type": "http",
         "method": "GET",

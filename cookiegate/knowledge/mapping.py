@@ -56,7 +56,7 @@ VENDOR_PLATFORMS: Final[frozenset[str]] = frozenset({
 #: Names that do a strictly necessary job when a site's own software sets them.
 _NECESSARY_NAME: Final = re.compile(
     r"sess(ion)?|csrf|xsrf|antiforgery|requestverificationtoken|form_key|logged_?in|login|auth(?!or)"
-    r"|(^|_)sid$|^sid|affinity|^awsalb|^awselb|bigipserver|incap_ses|visid_incap|^nlbi_|^__cf|^cf_"
+    r"|(^|_)sid$|^sid|affinity|^aslbsa|^awsalb|^awselb|bigipserver|incap_ses|visid_incap|^nlbi_|^__cf|^cf_"
     r"|datadome|^_abck$|^bm_|^ak_bmsc$|cart|basket|checkout|consent|captcha|^__stripe",
     re.IGNORECASE,
 )

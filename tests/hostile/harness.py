@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ from cookiegate import CookieGate, Policy
 from cookiegate.consent import Consent, ConsentCodec, new_consent
 from cookiegate.policy import CATEGORIES, DEFAULT_MARKETING_PARAMS
 
+T = TypeVar("T")
 KEY = "hostile-suite-secret-key-0123456789"
 POLICY = Policy.default()
 CODEC = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=POLICY.consent_max_age_days * 86_400)
@@ -60,6 +61,10 @@ class Outcome:
     body: bytes = b""
     app_scope: Scope | None = None
     messages: list[Message] = field(default_factory=list)
+
+    def header_bytes(self) -> int:
+        """Size of the response headers on the wire (``name: value\\r\\n`` each), the figure issue #9 bounds."""
+        return sum(len(n) + len(v) + 4 for n, v in self.headers)
 
     def set_cookies(self) -> list[bytes]:
         return [v for n, v in self.headers if n.lower() == b"set-cookie"]
@@ -167,8 +172,8 @@ def run(gate: CookieGate, scope: Scope, body: bytes = b"") -> Outcome:
     return outcome
 
 
-def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tuple[Outcome, int]:
-    """One request, and how many Python and C function calls it made: a measure of work that, unlike CPU time,
+def counting_calls(work: Callable[[], T]) -> tuple[T, int]:
+    """``work()``, and how many Python and C function calls it made: a measure of work that, unlike CPU time,
     is the same on a loaded CI machine, under coverage and on a laptop. Unbounded work (a classification per
     forged cookie name, an expiry per blocked name) shows as thousands of calls."""
     calls = 0
@@ -180,10 +185,15 @@ def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tup
 
     sys.setprofile(count)
     try:
-        outcome = run(gate, scope, body)
+        result = work()
     finally:
         sys.setprofile(None)
-    return outcome, calls
+    return result, calls
+
+
+def run_counting_calls(gate: CookieGate, scope: Scope, body: bytes = b"") -> tuple[Outcome, int]:
+    """One request through the gate, and the calls it made (see ``counting_calls``)."""
+    return counting_calls(lambda: run(gate, scope, body))
 
 
 def names_any_parser_sees(header: bytes) -> set[str]:
@@ -222,7 +232,7 @@ def assert_holds(outcome: Outcome, granted: frozenset[str], *, minor: bool = Fal
     assert outcome.status < 500, f"5xx: {outcome.status} {outcome.body[:200]!r}"
     for name in outcome.stored_names():
         assert POLICY.classify(name) in granted, f"client got Set-Cookie {name!r} with {sorted(granted)}"
-    size = sum(len(n) + len(v) + 4 for n, v in outcome.headers)
+    size = outcome.header_bytes()
     assert size <= MAX_RESPONSE_HEADER_BYTES, f"{size} bytes of response headers"
     if outcome.app_scope is None:
         return
