@@ -39,7 +39,8 @@ class Consent:
     """What a visitor allowed, as the gate enforces it for one request.
 
     ``chosen`` is False for a visitor who has not made a valid choice under the current policy (new,
-    expired, forged or re-asked): they get necessary cookies only, and the banner.
+    expired, forged or re-asked): they get necessary cookies only, and the banner. ``renewal``: that visitor
+    did choose, under an earlier policy version or too long ago, so their next choice renews it.
     """
 
     granted: frozenset[Category]
@@ -52,6 +53,7 @@ class Consent:
     chosen: bool = False
     guardian_method: GuardianMethod | None = None
     guardian_at: int = 0
+    renewal: bool = False
 
     def allows(self, category: Category) -> bool:
         """Whether cookies of ``category`` may be set or read."""
@@ -68,6 +70,7 @@ class Consent:
             "gpc": self.gpc,
             "minor": self.minor,
             "chosen": self.chosen,
+            "renewal": self.renewal,
             "guardian": {"method": self.guardian_method, "verified_at": self.guardian_at}
             if self.guardian_method
             else None,
@@ -165,7 +168,7 @@ class ConsentCodec:
             consent = self._cache[token]
             if consent is None or not consent.chosen or now - consent.issued_at <= self._max_age:
                 return consent
-            return self._unusable(consent.consent_id, consent.under14, expired=True)
+            return self._unusable(consent.consent_id, consent.under14, expired=True, renewal=True)
         consent = self._verify(token, now)
         if len(self._cache) >= _CACHE_LIMIT:
             # A flood of forged tokens must not grow memory; a refill costs one HMAC per visitor.
@@ -193,11 +196,11 @@ class ConsentCodec:
             return None
         under14 = data.get("u") is True
         if now - signed_at > self._max_age or now - issued_at > self._max_age:
-            return self._unusable(consent_id, under14, expired=True)
+            return self._unusable(consent_id, under14, expired=True, renewal=data.get("c") is not False)
         if data.get("v") != self._version or data.get("c") is False:
             # Given under another policy text (or no choice yet): no consent now (re-ask), but the visitor keeps
             # their consent id so the ledger links the renewal to their history, and a child stays a child.
-            return self._unusable(consent_id, under14, expired=False)
+            return self._unusable(consent_id, under14, expired=False, renewal=data.get("c") is not False)
         guardian_method, guardian_at = data.get("gm"), data.get("ga", 0)
         if guardian_method is not None and (
             guardian_method not in GUARDIAN_METHODS or not isinstance(guardian_at, int)
@@ -225,11 +228,16 @@ class ConsentCodec:
             return None
         return (data, signed_at.timestamp()) if isinstance(data, dict) else None
 
-    def _unusable(self, consent_id: str | None, under14: bool, *, expired: bool) -> Consent | None:
-        """What a genuine but unusable consent still says: necessary only, the child's answer kept."""
+    def _unusable(self, consent_id: str | None, under14: bool, *, expired: bool, renewal: bool) -> Consent | None:
+        """What a genuine but unusable consent still says: necessary only, the child's answer kept.
+
+        ``renewal``: the token was a choice (not a state the gate signed without one, ``"c": false``).
+        """
         if expired and not under14:
             return None
-        return Consent(granted=_NECESSARY, version=self._version, consent_id=consent_id or None, under14=under14)
+        return Consent(
+            granted=_NECESSARY, version=self._version, consent_id=consent_id or None, under14=under14, renewal=renewal
+        )
 
 
 def consent_set_cookie(codec: ConsentCodec, consent: Consent, *, max_age: int, secure: bool) -> bytes:

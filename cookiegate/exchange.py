@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
-from cookiegate.consent import Consent, consent_set_cookie, narrow
+from cookiegate.consent import Consent, consent_set_cookie
 from cookiegate.injection import Injection, set_content_length
 from cookiegate.records.types import Outcome
 from cookiegate.request_facts import RequestFacts
+from cookiegate.signed_states import gpc_receipt, remembered_minor
 
 if TYPE_CHECKING:
     from cookiegate.middleware import CookieGate
@@ -81,11 +82,21 @@ class Conversation(RequestFacts):
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         if head.flagged_minor and not consent.under14:
             secure = self._scope.get("scheme") in _SECURE_SCHEMES
-            head = head._replace(headers=[*head.headers, (b"set-cookie", _remembered_minor(gate, consent, secure))])
+            remembered = remembered_minor(gate.codec, consent, gate.api.max_age, secure)
+            head = head._replace(headers=[*head.headers, (b"set-cookie", remembered)])
+        elif consent.gpc and consent.consent_id is None and head.html:
+            head = head._replace(headers=[*head.headers, (b"set-cookie", self._gpc_receipt(gate, consent))])
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
         return head.html, head.length_at
+
+    def _gpc_receipt(self, gate: CookieGate, consent: Consent) -> bytes:
+        """The new GPC visitor's receipt cookie; this request's record carries its id (its ``gpc`` event)."""
+        receipt = gpc_receipt(consent)
+        self.verdict = replace(self.verdict, consent=receipt)
+        secure = self._scope.get("scheme") in _SECURE_SCHEMES
+        return consent_set_cookie(gate.codec, receipt, max_age=gate.api.max_age, secure=secure)
 
     def _log(self, outcome: Outcome, status: int) -> None:
         self.logged = True
@@ -102,21 +113,6 @@ class Conversation(RequestFacts):
                 self.forwarded,
                 outcome,
             )
-
-
-def _remembered_minor(gate: CookieGate, consent: Consent, secure: bool) -> bytes:
-    """The consent cookie re-signed with the app's "under 14" flag, so the child's next requests are protected.
-
-    The app's ``X-Cookiegate-Minor: 1`` is sticky (개인정보 보호법 제22조의2): a chosen consent keeps its choice,
-    id and age with ``under14`` set (so targeting stays off); a visitor who has not chosen gets a signed
-    "not chosen, under 14" state, and the banner still asks. The consent API keeps ``under14`` through later
-    choices, as it does for the banner's own age answer.
-    """
-    if consent.chosen:
-        flagged = narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
-    else:
-        flagged = replace(consent, under14=True, minor=True, issued_at=int(time.time()))
-    return consent_set_cookie(gate.codec, flagged, max_age=gate.api.max_age, secure=secure)
 
 
 class Exchange(Conversation):

@@ -101,3 +101,15 @@ def test_a_not_chosen_state_round_trips_as_not_chosen() -> None:
     decoded = codec().decode(codec().encode(flagged).encode())
     assert decoded is not None
     assert decoded.under14 and not decoded.chosen and decoded.consent_id is None
+
+
+def test_only_an_earlier_choice_reads_as_a_renewal() -> None:
+    """An old-version or expired choice is renewed by the next one; a state the gate signed without one is not."""
+    given = new_consent(["analytics"], version="v1", under14=True)
+    other_version = codec(version="v2").decode(codec().encode(given).encode())
+    unchosen = replace(given, chosen=False)
+    signed_without_choice = codec().decode(codec().encode(unchosen).encode())
+    expired = codec().decode(codec().encode(given).encode(), now=time.time() + 400 * 86_400)
+    assert other_version is not None and other_version.renewal
+    assert expired is not None and expired.renewal
+    assert signed_without_choice is not None and not signed_without_choice.renewal

@@ -48,3 +48,34 @@ def test_article22_a_new_policy_version_records_the_gpc_signal_again(gate_client
     history = new.get("/_cookiegate/consent").json()["history"]
     gpc = [(e["policy_version"], e["policy_sha256"]) for e in history if e["method"] == "gpc"]
     assert [version for version, _ in gpc] == [Policy.default().version, "2027-01-01"] and gpc[0][1] != gpc[1][1]
+
+
+def test_article22_a_gpc_visitor_who_never_chooses_is_recorded_once(gate_client: Client) -> None:
+    """Gap 5: the refusal is proven without a click; the receipt is no choice, so the banner still asks."""
+    client = gate_client()
+    first = client.get("/page", headers={"Sec-GPC": "1"})
+    assert first.headers["set-cookie"].startswith("cookiegate=")
+    for _ in range(2):
+        again = client.get("/page", headers={"Sec-GPC": "1"})
+        assert "set-cookie" not in again.headers
+    state = client.get("/_cookiegate/consent", headers={"Sec-GPC": "1"}).json()
+    assert state["consent"]["chosen"] is False and state["consent"]["granted"] == ["necessary"]
+    # The history is looked up by the receipt's consent id: the event is tied to this visitor.
+    assert [(event["method"], event["gpc"]) for event in state["history"]] == [("gpc", True)]
+
+
+def test_a_later_choice_keeps_the_gpc_receipts_id(gate_client: Client) -> None:
+    client = gate_client()
+    client.get("/page", headers={"Sec-GPC": "1"})
+    receipt = client.cookies["cookiegate"]
+    accept(client, ["analytics"])
+    assert client.cookies["cookiegate"] != receipt
+    history = client.get("/_cookiegate/consent").json()["history"]  # looked up by the choice's consent id
+    assert [event["method"] for event in history] == ["gpc", "api"]
+
+
+def test_without_the_signal_or_on_non_html_responses_no_receipt_is_issued(gate_client: Client) -> None:
+    client = gate_client()
+    assert "set-cookie" not in client.get("/page").headers
+    assert "set-cookie" not in client.get("/echo", headers={"Sec-GPC": "1"}).headers
+    assert client.get("/_cookiegate/consent").json()["history"] == []

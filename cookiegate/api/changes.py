@@ -53,8 +53,8 @@ class ConsentChanges:
         """``POST``: the banner's JSON (answered with JSON) or the no-script form (answered with a 303)."""
         choice = parse_choice(request.headers.get("content-type", ""), await read_body(request))
         consent = self._consent_for(choice, current)
-        # A visitor whose earlier consent was to another version of the policy is renewing it.
-        method: ConsentMethod = "policy-renewal" if current.consent_id and not current.chosen else choice.method
+        # A visitor whose earlier choice was to another version of the policy (or expired) is renewing it.
+        method: ConsentMethod = "policy-renewal" if current.renewal else choice.method
         locale = choice.locale or choose_locale(request.headers.get("accept-language", ""))
         if not self.versions.archived:
             # The text agreed to must stay readable later ("이전 버전 보기"): archive it before the first record.

@@ -174,7 +174,7 @@
     const el = dialog('cg-b', 'false', 'cg-t', [
       h('h2', {id: 'cg-t', text: ui.title}),
       h('p', {id: 'cg-i'}, [ui.intro + ' ', h('a', {href: policy.privacy_policy_url, text: ui.privacy})]),
-      state.consent_id && h('p', {class: 'cg-note', text: ui.renewal}),
+      state.renewal && h('p', {class: 'cg-note', text: ui.renewal}),
       gpc && h('p', {class: 'cg-note', text: ui.gpc_notice}),
       age(),
       h('p', {class: 'cg-note cg-kid', 'aria-live': 'polite'}),
