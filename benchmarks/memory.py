@@ -199,6 +199,30 @@ def caches(gate: CookieGate) -> dict[str, tuple[int, Callable[[], object]]]:
     }
 
 
+def pymalloc() -> dict[str, int]:
+    """Python's small-object allocator: arenas held (1 MiB each, CPython 3.10+) against the bytes in live blocks.
+
+    Arenas growing while the live bytes do not is fragmentation: freed blocks scattered over arenas that a few
+    survivors keep from being returned. ``sys._debugmallocstats`` writes to the C stderr, read back here.
+    """
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode("ascii", "replace")
+    found = {}
+    for key, label in (("arenas", "# arenas allocated current"), ("arena_bytes", "Total"),
+                       ("live", "# bytes in allocated blocks"), ("free", "# bytes in available blocks")):  # fmt: skip
+        line = next((line for line in text.splitlines() if line.startswith(label)), "=0")
+        found[key] = int(line.rpartition("=")[2].replace(",", "").strip() or 0)
+    return found
+
+
 def rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * PAGE_SIZE
@@ -211,6 +235,7 @@ def sample(done: int, gate: CookieGate, started: float) -> dict[str, Any]:
         held = container()
         sizes[name] = {"len": len(held), "bound": bound, "bytes": deep_size(held, seen)}  # type: ignore[arg-type]
     row: dict[str, Any] = {"requests": done, "seconds": round(time.monotonic() - started, 1), "rss": rss()}
+    row["pymalloc"] = pymalloc()
     if tracemalloc.is_tracing():
         row["traced"] = tracemalloc.get_traced_memory()[0]
     row["caches"] = sizes
@@ -220,6 +245,8 @@ def sample(done: int, gate: CookieGate, started: float) -> dict[str, Any]:
 def show(row: dict[str, Any], names: list[str]) -> None:
     mb = row["rss"] / 2**20
     traced = f" traced {row['traced'] / 2**20:7.2f}" if "traced" in row else ""
+    heap = row["pymalloc"]
+    traced += f" pymalloc {heap['arenas']:>4} arenas, live {heap['live'] / 2**20:6.2f}"
     cells = " ".join(f"{row['caches'][n]['len']:>6}/{row['caches'][n]['bytes'] / 2**20:5.2f}" for n in names)
     print(f"{row['requests']:>8} {row['seconds']:>6} rss {mb:7.2f}{traced}  {cells}", flush=True)
 
