@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,7 @@ def deep_size(root: object, seen: set[int]) -> int:
         if isinstance(obj, dict):
             stack.extend(obj.keys())
             stack.extend(obj.values())
-        elif isinstance(obj, list | tuple | set | frozenset):
+        elif isinstance(obj, list | tuple | set | frozenset | deque):
             stack.extend(obj)
         elif hasattr(obj, "__slots__"):
             stack.extend(getattr(obj, name, None) for name in getattr(type(obj), "__slots__", ()))
