@@ -204,7 +204,8 @@ def pymalloc() -> dict[str, int]:
     """Python's small-object allocator: arenas held (1 MiB each, CPython 3.10+) against the bytes in live blocks.
 
     Arenas growing while the live bytes do not is fragmentation: freed blocks scattered over arenas that a few
-    survivors keep from being returned. ``sys._debugmallocstats`` writes to the C stderr, read back here.
+    survivors keep from being returned. ``sys._debugmallocstats`` writes to the C stderr, read back here; it
+    says nothing (zeros here) while tracemalloc wraps the allocator or under ``PYTHONMALLOC=malloc``.
     """
     with tempfile.TemporaryFile() as out:
         saved = os.dup(2)
