@@ -27,7 +27,7 @@ _ADMIT_WINDOW_SECONDS: Final = 86_400
 _MAX_NAME: Final = 64
 _MAX_PATH: Final = 128
 _MAX_SEGMENTS: Final = 4
-#: Requests noted between two drains. The writer drains every 30 s; without it (no access log) the
+#: Requests noted between two drains. The flusher drains every 2 s; without it (no access log) the
 #: oldest notes fall off, so memory stays bounded either way.
 _MAX_PENDING: Final = 100_000
 #: Segments that are ids, not pages: digits, hex/uuid-ish, long tokens with a digit.

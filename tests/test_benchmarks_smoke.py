@@ -89,3 +89,25 @@ def test_quick_run_writes_the_contract_summary(tmp_path: Path) -> None:
             assert isinstance(figures[key], int | float) and figures[key] > 0, (key, figures)
     assert (tmp_path / "results.csv").exists()
     assert (tmp_path / "benchmark.png").stat().st_size > 0
+
+
+def test_memory_driver_samples_rss_and_every_cache_within_its_bound(tmp_path: Path) -> None:
+    out = tmp_path / "memory.json"
+    options = ["--requests", "600", "--every", "300", "--warmup", "300", "--tokens", "20", "--json", str(out)]
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "memory.py"), *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "statuses {200: 600}" in completed.stdout  # the soak's mix, the consent POST included, all served
+
+    rows = json.loads(out.read_text())
+    assert [row["requests"] for row in rows] == [300, 600]
+    for row in rows:
+        assert row["rss"] > 0 and row["pymalloc"]["arenas"] > 0 and row["pymalloc"]["live"] > 0
+        for name, cache in row["caches"].items():
+            assert cache["len"] <= cache["bound"], name
+    assert rows[-1]["caches"]["verdicts"]["len"] > 0 and rows[-1]["caches"]["consent_tokens"]["len"] > 0

@@ -4,11 +4,15 @@ including the browser's standing refusal)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from cookiegate.consent import new_consent
 from cookiegate.policy import Policy
+from cookiegate.records.gpc import SEEN_LIMIT, GpcEvents
+from cookiegate.records.ledger import ConsentLedger
 from tests.conftest import accept
 
 Client = Callable[..., TestClient]
@@ -79,3 +83,20 @@ def test_without_the_signal_or_on_non_html_responses_no_receipt_is_issued(gate_c
     assert "set-cookie" not in client.get("/page").headers
     assert "set-cookie" not in client.get("/echo", headers={"Sec-GPC": "1"}).headers
     assert client.get("/_cookiegate/consent").json()["history"] == []
+
+
+def test_the_seen_visitors_stay_within_their_bound_and_each_new_one_is_recorded(tmp_path: Path) -> None:
+    ledger = ConsentLedger(tmp_path / "ledger", f"sqlite:///{tmp_path / 'ledger.db'}")
+    events = GpcEvents(ledger)
+    visitors = [
+        replace(new_consent(["analytics"], version="v1", under14=False), gpc=True) for _ in range(SEEN_LIMIT + 500)
+    ]
+    for consent in visitors:
+        events.note(consent)
+        events.note(consent)  # the same visitor again: no second event
+    assert len(events._seen) == SEEN_LIMIT
+    assert ledger.spool.appended == SEEN_LIMIT + 500
+    events.note(visitors[-1])  # still remembered: the newest stay
+    events.note(visitors[0])  # forgotten first (the oldest): recorded again, which is harmless
+    assert ledger.spool.appended == SEEN_LIMIT + 501
+    ledger.spool.close()
