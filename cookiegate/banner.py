@@ -11,6 +11,7 @@ from typing import Final
 
 import orjson
 
+from cookiegate.bounded import FifoCache
 from cookiegate.consent import Consent
 from cookiegate.injection import WholePages
 from cookiegate.noscript import NoscriptForms
@@ -28,7 +29,9 @@ TAG_CACHE_SIZE: Final = 8192
 class Banner:
     """Builds the injected tag per consent state and tells crawlers apart; bounded caches for both."""
 
-    __slots__ = ("_bots", "_tag_head", "_tags", "enabled", "forms", "pages", "warned_compressed")
+    __slots__ = (
+        "_bot_cache", "_bots", "_tag_cache", "_tag_head", "_tags", "enabled", "forms", "pages", "warned_compressed",
+    )  # fmt: skip
     _tag_tail: Final = b'"></script>'
 
     def __init__(self, prefix: str, *, enabled: bool, policy: Policy | None = None) -> None:
@@ -41,8 +44,10 @@ class Banner:
         self.enabled = enabled and bool(script)
         # Keyed by the identity of a cached Consent (hashing the dataclass runs Python code: ~1 µs); the value
         # holds the Consent itself, so the id cannot be reused while the entry lives.
-        self._tags: dict[int, tuple[Consent, bytes]] = {}
-        self._bots: dict[bytes, bool] = {}
+        self._tag_cache: FifoCache[int, tuple[Consent, bytes]] = FifoCache(TAG_CACHE_SIZE)
+        self._tags = self._tag_cache.entries
+        self._bot_cache: FifoCache[bytes, bool] = FifoCache(BOT_CACHE_SIZE)
+        self._bots = self._bot_cache.entries
         #: The ``<noscript>`` forms (built per locale here, per page on first use), or None without a policy.
         self.forms = NoscriptForms(policy, prefix) if policy is not None and self.enabled else None
         #: One-message pages: where the tag and the form go, remembered per page.
@@ -89,10 +94,8 @@ class Banner:
         entry = self._tags.get(id(consent))
         if entry is not None and entry[0] is consent:
             return entry[1]
-        if len(self._tags) >= TAG_CACHE_SIZE:
-            self._tags.clear()
         tag = self.build_tag(consent)
-        self._tags[id(consent)] = (consent, tag)
+        self._tag_cache.put(id(consent), (consent, tag))
         return tag
 
     def build_tag(self, consent: Consent) -> bytes:
@@ -108,7 +111,5 @@ class Banner:
         known = self._bots.get(user_agent)
         if known is None:
             known = is_bot(user_agent)
-            if len(self._bots) >= BOT_CACHE_SIZE:
-                self._bots.clear()  # bounded: random User-Agents cost a regex each, never memory
-            self._bots[user_agent] = known
+            self._bot_cache.put(user_agent, known)  # bounded: random User-Agents cost a regex each, never memory
         return known

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, get_args
 import orjson
 from itsdangerous import BadData, TimestampSigner
 
+from cookiegate.bounded import FifoCache
 from cookiegate.policy import CATEGORIES, Category
 
 ConsentMethod = Literal["banner", "api", "form", "withdrawal", "gpc", "policy-renewal", "guardian"]
@@ -126,7 +127,7 @@ class ConsentCodec:
     (개인정보 보호법 제22조의2), on the first request and on every cached one after it.
     """
 
-    __slots__ = ("_cache", "_max_age", "_signer", "_version", "secret_keys")
+    __slots__ = ("_cache", "_max_age", "_signer", "_verified", "_version", "secret_keys")
 
     def __init__(self, secret_keys: Sequence[str | bytes], *, version: str, max_age_seconds: int) -> None:
         if isinstance(secret_keys, str | bytes) or not secret_keys:
@@ -139,7 +140,8 @@ class ConsentCodec:
         self.secret_keys: tuple[bytes, ...] = tuple(keys)  # also authenticate the site's guardian calls
         self._version = version
         self._max_age = max_age_seconds
-        self._cache: dict[bytes, Consent | None] = {}
+        self._verified: FifoCache[bytes, Consent | None] = FifoCache(_CACHE_LIMIT)
+        self._cache = self._verified.entries
 
     def encode(self, consent: Consent) -> str:
         """The cookie value for ``consent`` (signed with the newest key).
@@ -170,11 +172,9 @@ class ConsentCodec:
                 return consent
             return self._unusable(consent.consent_id, consent.under14, expired=True, renewal=True)
         consent = self._verify(token, now)
-        if len(self._cache) >= _CACHE_LIMIT:
-            # A flood of forged tokens must not grow memory; a refill costs one HMAC per visitor.
-            self._cache.clear()
         if consent is not None or len(token) <= 512:
-            self._cache[token] = consent
+            # Bounded (oldest out): forged tokens cannot grow memory; an evicted visitor costs one HMAC again.
+            self._verified.put(token, consent)
         return consent
 
     def expires_at(self, consent: Consent) -> float:

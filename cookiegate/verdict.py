@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from starlette.types import Scope
 
+from cookiegate.bounded import FifoCache
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
 from cookiegate.cookies import CookieHeader, pair_value, parse_cookie_header
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
@@ -31,9 +32,7 @@ VERDICT_CACHE_SIZE: Final = 8192
 VERDICT_HEADER_LIMIT: Final = 4096
 #: Distinct cookie names whose category is remembered (random names cost a classification each).
 CATEGORY_CACHE_SIZE: Final = 4096
-_time: Final = time.time
-_K = TypeVar("_K")
-_V = TypeVar("_V")
+_time = time.time  # not Final: tests move the clock through this name
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +92,8 @@ class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
     __slots__ = (
-        "_shapes", "_verdicts", "categories", "child_directed", "codec", "default", "enforce", "marketing",
-        "minor_hook", "policy",
+        "_category_cache", "_shape_cache", "_shapes", "_verdict_cache", "_verdicts", "categories", "child_directed",
+        "codec", "default", "enforce", "marketing", "minor_hook", "policy",
     )  # fmt: skip
 
     def __init__(
@@ -116,19 +115,24 @@ class Verdicts:
         self.minor_hook = minor_hook
         self.child_directed = child_directed
         self.marketing = marketing or MarketingParams(policy.marketing_params)
-        self._verdicts: dict[tuple[bytes, bool, bool], Verdict] = {}
-        self._shapes: dict[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = {}
+        # Bounded by dropping the oldest entry, never by clearing: memory stays flat under a stream of new
+        # visitors (issue #11). Reads go to the plain dicts.
+        self._verdict_cache: FifoCache[tuple[bytes, bool, bool], Verdict] = FifoCache(VERDICT_CACHE_SIZE)
+        self._verdicts = self._verdict_cache.entries
+        self._shape_cache: FifoCache[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = FifoCache(
+            VERDICT_CACHE_SIZE
+        )
+        self._shapes = self._shape_cache.entries
+        self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
-        self.categories: dict[bytes, Category] = {}
+        self.categories = self._category_cache.entries
 
     def category(self, name: bytes) -> Category:
         """The policy category of a raw cookie name, through a bytes-keyed cache (no decoding on a hit)."""
         category = self.categories.get(name)
         if category is None:
             category = self.policy.classify(name.decode("latin-1"))
-            if len(self.categories) >= CATEGORY_CACHE_SIZE:
-                self.categories.clear()  # bounded: random names cost a classification each, never memory
-            self.categories[name] = category
+            self._category_cache.put(name, category)  # bounded: random names cost a classification each
         return category
 
     def verdict(self, cookie_header: bytes, gpc: bool, minor: bool) -> Verdict:
@@ -169,11 +173,17 @@ class Verdicts:
                 expires_at=self.codec.expires_at,
                 pairs=parsed,
             )
-            shape = (verdict, frozenset(name.encode("latin-1") for name in verdict.blocked))
+            # The shape keeps no ``kept``: that is this header's own values, which a hit rebuilds from its own
+            # pairs. Stored, it went to the app of the next header of the same names whenever nothing was
+            # blocked but a malformed pair was dropped: one visitor's session cookie handed to another.
+            general = (
+                verdict if verdict.kept is None else Verdict(verdict.consent, verdict.blocked, None, verdict.expires_at)
+            )
+            shape = (general, frozenset(name.encode("latin-1") for name in verdict.blocked))
             if len(cookie_header) <= VERDICT_HEADER_LIMIT:
-                _bounded_put(self._shapes, shape_key, shape)
+                self._shape_cache.put(shape_key, shape)
         if len(cookie_header) <= VERDICT_HEADER_LIMIT:
-            _bounded_put(self._verdicts, key, verdict)
+            self._verdict_cache.put(key, verdict)  # bounded: a flood of distinct headers costs a parse each
         return verdict
 
     def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
@@ -222,13 +232,6 @@ def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingPara
         cleaned = marketing.clean_referer(facts.referer)
         if cleaned != facts.referer:
             scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
-
-
-def _bounded_put(cache: dict[_K, _V], key: _K, value: _V) -> None:
-    if len(cache) >= VERDICT_CACHE_SIZE:
-        # Bounded: a flood of distinct headers costs a re-parse each, never unbounded memory.
-        cache.clear()
-    cache[key] = value
 
 
 def get_consent(scope: Scope) -> Consent:

@@ -129,6 +129,16 @@ def test_banner_tags_are_built_once_per_consent_and_never_for_crawlers() -> None
     assert Banner("/_cg", enabled=False).tag_for(consent, b"") is None
 
 
+def test_banner_caches_stay_within_their_bounds_under_new_visitors() -> None:
+    from cookiegate.banner import BOT_CACHE_SIZE, TAG_CACHE_SIZE, Banner
+    from cookiegate.consent import no_consent
+
+    banner = Banner("/_cg", enabled=True)
+    for n in range(max(BOT_CACHE_SIZE, TAG_CACHE_SIZE) + 10):
+        assert banner.tag_for(no_consent(f"v{n}"), b"Mozilla/5.0 Firefox/%d" % n) is not None
+    assert len(banner._bots) == BOT_CACHE_SIZE and len(banner._tags) == TAG_CACHE_SIZE
+
+
 def _gzip_app(*, gzip_outside: bool, tmp_path: Path) -> Starlette:
     """The shop with GZipMiddleware and the gate; in Starlette the middleware added last runs first."""
     shop = Starlette(routes=[Route("/", page)])

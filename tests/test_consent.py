@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from cookiegate.consent import ConsentCodec, narrow, new_consent, no_consent
+from cookiegate.consent import _CACHE_LIMIT, ConsentCodec, narrow, new_consent, no_consent
 
 KEY = "k" * 32
 
@@ -113,3 +113,13 @@ def test_only_an_earlier_choice_reads_as_a_renewal() -> None:
     assert other_version is not None and other_version.renewal
     assert expired is not None and expired.renewal
     assert signed_without_choice is not None and not signed_without_choice.renewal
+
+
+def test_verified_tokens_stay_within_their_bound_and_the_newest_are_kept() -> None:
+    checker = codec()
+    genuine = codec().encode(new_consent(["analytics"], version="v1", under14=False)).encode()
+    assert checker.decode(genuine) is not None
+    for n in range(_CACHE_LIMIT + 10):
+        assert checker.decode(b"forged.%d" % n) is None
+    assert len(checker._cache) == _CACHE_LIMIT and genuine not in checker._cache
+    assert b"forged.%d" % (_CACHE_LIMIT + 9) in checker._cache

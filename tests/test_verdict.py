@@ -9,6 +9,7 @@ import pytest
 from cookiegate.consent import ConsentCodec, new_consent, no_consent
 from cookiegate.policy import Category, Policy
 from cookiegate.verdict import (
+    CATEGORY_CACHE_SIZE,
     VERDICT_CACHE_SIZE,
     RequestFacts,
     Verdicts,
@@ -75,11 +76,29 @@ def test_a_changed_cookie_value_reuses_the_verdict_of_the_same_names() -> None:
     assert other.blocked == ("_ga", "_ga_XYZ")
 
 
-def test_the_verdict_cache_is_bounded() -> None:
+def test_a_shape_never_hands_one_visitors_cookies_to_another() -> None:
+    cache = verdicts()
+    # Visitor A: nothing blocked (a necessary cookie), but a malformed pair dropped, so A's header is rebuilt.
+    first = cache.verdict(b'session=AAA; x="unterminated', False, False)
+    assert first.kept == b"session=AAA"
+    # Visitor B: the same cookie names (the same shape), a clean header: B's app gets B's header, not A's.
+    second = cache.verdict(b"session=BBB", False, False)
+    assert second.kept is None
+    scope = {"type": "http", "path": "/", "headers": [(b"cookie", b"session=CCC")], "query_string": b""}
+    cache.resolve(scope, RequestFacts())
+    assert scope["headers"] == [(b"cookie", b"session=CCC")]
+
+
+def test_the_verdict_caches_stay_full_at_their_bounds_under_new_visitors() -> None:
     cache = verdicts()
     for n in range(VERDICT_CACHE_SIZE + 10):
-        cache.verdict(b"_ga=%d" % n, False, False)
-    assert len(cache._verdicts) <= VERDICT_CACHE_SIZE
+        cache.verdict(b"_ga=%d" % n, False, False)  # a new header of a known shape
+        cache.verdict(b"x%d=1" % n, False, False)  # a new shape, and a new cookie name
+    # Full, not emptied: the oldest entries went one by one (a cleared cache makes memory a sawtooth, #11).
+    assert len(cache._verdicts) == VERDICT_CACHE_SIZE
+    assert len(cache._shapes) == VERDICT_CACHE_SIZE
+    assert len(cache.categories) == CATEGORY_CACHE_SIZE
+    assert (b"x%d=1" % (VERDICT_CACHE_SIZE + 9), False, False) in cache._verdicts
 
 
 def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
