@@ -161,15 +161,16 @@ class CookieGate:
 
         async def send_lifespan(message: Message) -> None:
             if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                self._stop_services()
+                self.stop_services()
             await send(message)
 
         try:
             await self.app(scope, receive_lifespan, send_lifespan)
         finally:
-            self._stop_services()
+            self.stop_services()
 
-    def _stop_services(self) -> None:
+    def stop_services(self) -> None:
+        """Drain and stop what ``start_services`` started (the lifespan's shutdown; tests without one)."""
         if self.started:
             self.started = False
             self.services.stop()

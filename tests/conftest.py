@@ -56,6 +56,16 @@ def _no_default_data_dir(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(f"this test wrote {default.resolve()}: give its CookieGate a data_dir in tmp_path", pytrace=False)
 
 
+def hold_counters_in_memory(gate: CookieGate) -> None:
+    """No periodic drain of the blocked-cookie counters while a test runs (they still flush at shutdown).
+
+    The flusher drains every 2 s in production; a test that reads ``services.leaks.snapshot()`` after a few
+    requests would otherwise see only what arrived since a drain that happened to fall in between.
+    """
+    if gate.services.flusher is not None:
+        gate.services.flusher.interval = 3600.0
+
+
 @pytest.fixture
 def gate_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient around ``CookieGate(tiny_app())`` with stores in ``tmp_path``."""
@@ -65,6 +75,7 @@ def gate_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         options.setdefault("secret_keys", [SECRET])
         options.setdefault("data_dir", tmp_path / "data")
         gate = CookieGate(app or tiny_app(), **options)
+        hold_counters_in_memory(gate)
         client = TestClient(gate, base_url="http://shop.test")
         if lifespan:  # raw test apps that only speak HTTP opt out
             client.__enter__()

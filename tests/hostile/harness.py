@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cookiegate import CookieGate, Policy
 from cookiegate.consent import Consent, ConsentCodec, new_consent
 from cookiegate.policy import CATEGORIES, DEFAULT_MARKETING_PARAMS
+from tests.conftest import hold_counters_in_memory
 
 T = TypeVar("T")
 KEY = "hostile-suite-secret-key-0123456789"
@@ -85,12 +86,20 @@ class Outcome:
         return [v for n, v in self.app_scope["headers"] if n.lower() == name]
 
 
+#: Gates ``make_gate`` built in the running test: their services (ingest process, flusher) start with the first
+#: request and are stopped after the test (``conftest.py``), as a server's lifespan shutdown would.
+OPEN_GATES: list[CookieGate] = []
+
+
 def make_gate(tmp_path: Path, app: Any, **options: Any) -> CookieGate:
     options.setdefault("secret_keys", [KEY])
     options.setdefault("policy", POLICY)
     options.setdefault("data_dir", tmp_path / "data")
     options.setdefault("access_log", False)
-    return CookieGate(app, **options)
+    gate = CookieGate(app, **options)
+    hold_counters_in_memory(gate)
+    OPEN_GATES.append(gate)
+    return gate
 
 
 class Recording:
