@@ -14,6 +14,7 @@ from typing import Final
 
 from starlette.types import Message, Scope
 
+from cookiegate.bounded import FifoCache
 from cookiegate.noscript import NoscriptForms
 
 _HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
@@ -98,12 +99,13 @@ class WholePages:
 
     def __init__(self, forms: NoscriptForms | None) -> None:
         self._forms = forms
-        self._pages: dict[tuple[str, bytes, int], tuple[bytes, Parts | None]] = {}
+        # Bounded (oldest out): a flood of distinct pages costs a cut each, never memory.
+        self._pages: FifoCache[tuple[str, bytes, int], tuple[bytes, Parts | None]] = FifoCache(PAGE_CACHE_SIZE)
 
     def inject(self, body: bytes, tag: bytes, scope: Scope) -> bytes | None:
         """``body`` with the tag and the form in, or None when it stays as it is."""
         key = (scope["path"], scope.get("query_string", b""), len(body))
-        known = self._pages.get(key)
+        known = self._pages.entries.get(key)
         if known is not None and known[0] == body:
             parts = known[1]
         else:
@@ -111,9 +113,7 @@ class WholePages:
             if len(body) <= PAGE_CACHE_BODY_LIMIT and (
                 self._forms is None or parts is None or self._forms.page_locale(body, len(parts[0])) is not None
             ):
-                if len(self._pages) >= PAGE_CACHE_SIZE:
-                    self._pages.clear()  # bounded: a flood of distinct pages costs a cut each, never memory
-                self._pages[key] = (body, parts)
+                self._pages.put(key, (body, parts))
         if parts is None:
             return None
         head, middle, tail, form = parts

@@ -19,6 +19,7 @@ from typing import Final, get_args
 from starlette.types import Scope
 
 from cookiegate.api import Locale, choose_locale
+from cookiegate.bounded import FifoCache
 from cookiegate.policy import Policy
 
 LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
@@ -87,7 +88,8 @@ class NoscriptForms:
             before, after = consent_form(policy, locale, prefix=prefix, return_to=_RETURN_MARK).split(_RETURN_MARK)
             parts[locale] = (before.encode(), after.encode())
         self._parts = parts
-        self._pages: dict[tuple[bytes, bytes, bytes], bytes] = {}
+        # Bounded (oldest out): random paths cost a build each, never memory.
+        self._pages: FifoCache[tuple[bytes, bytes, bytes], bytes] = FifoCache(PAGE_CACHE_SIZE)
 
     def tag(self, locale: str, return_to: str) -> bytes:
         """The encoded ``<noscript>`` for ``locale`` (Korean for anything else) returning to ``return_to``."""
@@ -110,12 +112,11 @@ class NoscriptForms:
         path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
         key = (locale, path, query)
-        form = self._pages.get(key)
+        form = self._pages.entries.get(key)
         if form is None:
-            if len(self._pages) >= PAGE_CACHE_SIZE:
-                self._pages.clear()  # bounded: random paths cost a build each, never memory
             return_to = path + b"?" + query if query else path
-            form = self._pages[key] = self.tag(locale.decode("ascii"), return_to.decode("latin-1"))
+            form = self.tag(locale.decode("ascii"), return_to.decode("latin-1"))
+            self._pages.put(key, form)
         return form
 
     @staticmethod

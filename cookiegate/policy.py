@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from cookiegate.bounded import FifoCache
 from cookiegate.knowledge import shipped_patterns
 from cookiegate.knowledge.patterns import CATEGORIES, Category, Patterns, compile_patterns, match_pattern
 
@@ -113,7 +114,7 @@ class Policy:
     cookie_knowledge: bool = True
     _patterns: Patterns[Category] = field(init=False, repr=False)
     _knowledge: Patterns[Category] | None = field(init=False, repr=False)
-    _cache: dict[str, Category] = field(init=False, repr=False)
+    _cache: FifoCache[str, Category] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.unknown_category not in CATEGORIES:
@@ -127,18 +128,16 @@ class Policy:
             raise ValueError("consent_max_age_days must be at least 1")
         self._patterns = compile_patterns(self.cookie_rules)
         self._knowledge = shipped_patterns() if self.cookie_knowledge else None
-        self._cache = {}
+        # Bounded (oldest out): random cookie names cost a few lookups each, never memory.
+        self._cache = FifoCache(_CLASSIFY_CACHE_LIMIT)
 
     def classify(self, name: str) -> Category:
         """The category of a cookie name; names no rule knows get ``unknown_category`` (fail safe)."""
-        cached = self._cache.get(name)
+        cached = self._cache.entries.get(name)
         if cached is not None:
             return cached
         category = self._match(name) or self.unknown_category
-        if len(self._cache) >= _CLASSIFY_CACHE_LIMIT:
-            # Random cookie names must not grow memory without bound; a refill costs a few lookups each.
-            self._cache.clear()
-        self._cache[name] = category
+        self._cache.put(name, category)
         return category
 
     def knows(self, name: str) -> bool:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
+from cookiegate.bounded import FifoCache
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _MAX_CHAIN: Final = 512
@@ -71,21 +73,22 @@ class TrustedProxies:
                     f"trusted_proxies entry {cidr!r} is not an IP address or CIDR (e.g. '10.0.0.0/8', '::1')"
                 ) from exc
         self.networks: tuple[Network, ...] = tuple(networks)
-        self._trusted: dict[str, bool] = {}
-        self._chains: dict[tuple[str | None, str | None, str | None], tuple[str, int | None] | None] = {}
+        # Bounded (oldest out): forged addresses and chains cost a resolution each, never memory.
+        self._trusted: FifoCache[str, bool] = FifoCache(_CACHE_SIZE)
+        self._chains: FifoCache[tuple[str | None, str | None, str | None], tuple[str, int | None] | None] = FifoCache(
+            _CACHE_SIZE
+        )
 
     def trusts(self, address: str) -> bool:
         """Whether ``address`` is one of our proxies (unparseable means no)."""
-        known = self._trusted.get(address)
+        known = self._trusted.entries.get(address)
         if known is not None:
             return known
         parsed = parse_ip(address)
         if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
             parsed = parsed.ipv4_mapped
         trusted = parsed is not None and any(parsed in network for network in self.networks)
-        if len(self._trusted) >= _CACHE_SIZE:
-            self._trusted.clear()
-        self._trusted[address] = trusted
+        self._trusted.put(address, trusted)
         return trusted
 
     def client(
@@ -99,14 +102,12 @@ class TrustedProxies:
             return peer, peer_port
         key = (peer, forwarded_for, forwarded)
         try:
-            resolved = self._chains[key]
+            resolved = self._chains.entries[key]
         except KeyError:
             resolved = None
             if peer is not None and self.networks and self.trusts(peer):
                 resolved = self._resolve(peer, forwarded_for, forwarded)
-            if len(self._chains) >= _CACHE_SIZE:
-                self._chains.clear()
-            self._chains[key] = resolved
+            self._chains.put(key, resolved)
         return (peer, peer_port) if resolved is None else resolved
 
     def _resolve(self, peer: str, forwarded_for: str | None, forwarded: str | None) -> tuple[str, int | None] | None:

@@ -22,6 +22,7 @@ from typing import Any, Final
 import orjson
 from starlette.types import Scope
 
+from cookiegate.bounded import FifoCache
 from cookiegate.consent import Consent
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records.gpc import GpcEvents
@@ -43,8 +44,7 @@ _SHAPE: Final = {len(PAYLOAD_FIELDS)}
 _INT: Final = {int}
 _first: Final = operator.itemgetter(0)
 #: The ``client`` column text of resolved visitors (ingest process): the same few recur, JSON once each.
-_CLIENTS: dict[tuple[str | None, int | None], str] = {}
-_CLIENTS_SIZE: Final = 4096
+_CLIENTS: Final[FifoCache[tuple[str | None, int | None], str]] = FifoCache(4096)
 #: Field caps, so one frame stays small whatever a client sends.
 _HOST_MAX: Final = 255
 _PATH_MAX: Final = 2048
@@ -156,11 +156,10 @@ def _forwarded_row(fields: list[Any], payload: str, proxies: TrustedProxies) -> 
     if client_ip == peer and client_port == peer_port:
         return (fields[0], peer, "", payload)
     key = (client_ip, client_port)
-    client = _CLIENTS.get(key)
+    client = _CLIENTS.entries.get(key)
     if client is None:
-        if len(_CLIENTS) >= _CLIENTS_SIZE:
-            _CLIENTS.clear()
-        client = _CLIENTS[key] = orjson.dumps(key).decode()
+        client = orjson.dumps(key).decode()
+        _CLIENTS.put(key, client)
     return (fields[0], client_ip, client, payload)
 
 

@@ -25,6 +25,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cookiegate.bounded import FifoCache
 from cookiegate.crypto import SEALED_PREFIX, AddressCipher, KeyRing, SealedAddressError
 from cookiegate.records.types import AccessRecord
 
@@ -32,7 +33,7 @@ from cookiegate.records.types import AccessRecord
 SEALED_PAYLOAD: Final = b"\x00"
 _PAYLOAD_AAD: Final = b"cookiegate.spool-payload.v1"
 _NONCE: Final = 12
-#: Addresses whose lookup tag the ingester remembers (a flood of distinct addresses only clears it).
+#: Addresses whose lookup tag the ingester remembers (oldest out: a flood of distinct addresses costs HMACs).
 _TAG_MEMO: Final = 8192
 
 
@@ -47,7 +48,7 @@ class RecordSealer:
         self._key_id = keys.encryption[-1].id.encode()
         self._aead = self._openers[self._key_id]
         #: Lookup tags of recent addresses (ingest process): an HMAC once per distinct address, not per record.
-        self._tags: dict[str, str] = {}
+        self._tags: FifoCache[str, str] = FifoCache(_TAG_MEMO)
 
     def seal_payload(self, payload: bytes) -> bytes:
         """``\\x00 | len(key id) | key id | nonce | ciphertext`` of one spool payload (request path)."""
@@ -79,11 +80,10 @@ class RecordSealer:
         )
 
     def _tag(self, address: str) -> str:
-        tag = self._tags.get(address)
+        tag = self._tags.entries.get(address)
         if tag is None:
-            if len(self._tags) >= _TAG_MEMO:
-                self._tags.clear()
-            tag = self._tags[address] = self.cipher.tag(address)
+            tag = self.cipher.tag(address)
+            self._tags.put(address, tag)
         return tag
 
     def open_record(self, record: AccessRecord) -> AccessRecord:
