@@ -80,23 +80,20 @@ class Conversation(RequestFacts):
         head = gate.rewrite_head(headers, consent.granted, verdicts.category, expiries, verdicts.categories)
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
+        signed: Consent | None = None  # a state the gate signs itself (signed_states.py)
         if head.flagged_minor and not consent.under14:
-            secure = self._scope.get("scheme") in _SECURE_SCHEMES
-            remembered = remembered_minor(gate.codec, consent, gate.api.max_age, secure)
-            head = head._replace(headers=[*head.headers, (b"set-cookie", remembered)])
+            signed = remembered_minor(consent)
         elif consent.gpc and consent.consent_id is None and head.html:
-            head = head._replace(headers=[*head.headers, (b"set-cookie", self._gpc_receipt(gate, consent))])
+            signed = gpc_receipt(consent)
+            self.verdict = replace(self.verdict, consent=signed)  # this request's record carries its id
+        if signed is not None:
+            secure = self._scope.get("scheme") in _SECURE_SCHEMES
+            cookie = consent_set_cookie(gate.codec, signed, max_age=gate.api.max_age, secure=secure)
+            head = head._replace(headers=[*head.headers, (b"set-cookie", cookie)])
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
         return head.html, head.length_at
-
-    def _gpc_receipt(self, gate: CookieGate, consent: Consent) -> bytes:
-        """The new GPC visitor's receipt cookie; this request's record carries its id (its ``gpc`` event)."""
-        receipt = gpc_receipt(consent)
-        self.verdict = replace(self.verdict, consent=receipt)
-        secure = self._scope.get("scheme") in _SECURE_SCHEMES
-        return consent_set_cookie(gate.codec, receipt, max_age=gate.api.max_age, secure=secure)
 
     def _log(self, outcome: Outcome, status: int) -> None:
         self.logged = True

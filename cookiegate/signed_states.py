@@ -1,7 +1,8 @@
-"""Consent states the gate signs on its own, without a choice: a child flagged by the app, a GPC visitor.
+"""Consent states the gate signs on its own, outside the consent API: a child flagged by the app, a GPC visitor.
 
-Both are "not chosen" tokens (``ConsentCodec.encode`` writes ``"c": false``): the banner still asks, and what
-they carry protects or proves something for the visitor's next requests.
+Each function returns the ``Consent`` to sign; the gate signs it into a Set-Cookie (``exchange.py``). Without an
+earlier choice they are "not chosen" tokens (``ConsentCodec.encode`` writes ``"c": false``): the banner still
+asks, and what they carry protects or proves something for the visitor's next requests.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import time
 import uuid
 from dataclasses import replace
 
-from cookiegate.consent import Consent, ConsentCodec, consent_set_cookie, narrow
+from cookiegate.consent import Consent, narrow
 
 
-def remembered_minor(codec: ConsentCodec, consent: Consent, max_age: int, secure: bool) -> bytes:
-    """The consent cookie re-signed with the app's "under 14" flag, so the child's next requests are protected.
+def remembered_minor(consent: Consent) -> Consent:
+    """The consent to re-sign with the app's "under 14" flag, so the child's next requests are protected.
 
     The app's ``X-Cookiegate-Minor: 1`` is sticky (개인정보 보호법 제22조의2): a chosen consent keeps its choice,
     id and age with ``under14`` set (so targeting stays off); a visitor who has not chosen gets a signed
@@ -22,10 +23,8 @@ def remembered_minor(codec: ConsentCodec, consent: Consent, max_age: int, secure
     choices, as it does for the banner's own age answer.
     """
     if consent.chosen:
-        flagged = narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
-    else:
-        flagged = replace(consent, under14=True, minor=True, issued_at=int(time.time()))
-    return consent_set_cookie(codec, flagged, max_age=max_age, secure=secure)
+        return narrow(replace(consent, under14=True), gpc=consent.gpc, minor=True)
+    return replace(consent, under14=True, minor=True, issued_at=int(time.time()))
 
 
 def gpc_receipt(consent: Consent) -> Consent:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from starlette.types import Scope
@@ -176,10 +176,7 @@ class Verdicts:
             # The shape keeps no ``kept``: that is this header's own values, which a hit rebuilds from its own
             # pairs. Stored, it went to the app of the next header of the same names whenever nothing was
             # blocked but a malformed pair was dropped: one visitor's session cookie handed to another.
-            general = (
-                verdict if verdict.kept is None else Verdict(verdict.consent, verdict.blocked, None, verdict.expires_at)
-            )
-            shape = (general, frozenset(name.encode("latin-1") for name in verdict.blocked))
+            shape = (replace(verdict, kept=None), frozenset(name.encode("latin-1") for name in verdict.blocked))
             if len(cookie_header) <= VERDICT_HEADER_LIMIT:
                 self._shape_cache.put(shape_key, shape)
         if len(cookie_header) <= VERDICT_HEADER_LIMIT:

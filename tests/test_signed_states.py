@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cookiegate.consent import CONSENT_COOKIE, ConsentCodec, new_consent, no_consent
+from cookiegate.consent import CONSENT_COOKIE, ConsentCodec, consent_set_cookie, new_consent, no_consent
 from cookiegate.signed_states import gpc_receipt, remembered_minor
 
 VERSION = "2026-01-01"
@@ -27,13 +27,14 @@ def test_a_gpc_receipt_is_a_fresh_id_that_grants_nothing_and_is_no_choice() -> N
 
 def test_a_remembered_minor_keeps_a_choice_without_targeting() -> None:
     chosen = new_consent(["analytics", "targeting"], version=VERSION, under14=False)
-    decoded = codec().decode(token_of(remembered_minor(codec(), chosen, 600, secure=True)))
+    cookie = consent_set_cookie(codec(), remembered_minor(chosen), max_age=600, secure=True)
+    decoded = codec().decode(token_of(cookie))
     assert decoded is not None and decoded.under14 and decoded.chosen
     assert "targeting" not in decoded.granted and decoded.consent_id == chosen.consent_id
 
 
 def test_a_remembered_minor_without_a_choice_stays_unchosen_and_a_child() -> None:
-    cookie = remembered_minor(codec(), no_consent(VERSION), 600, secure=False)
+    cookie = consent_set_cookie(codec(), remembered_minor(no_consent(VERSION)), max_age=600, secure=False)
     assert b"Secure" not in cookie and b"Max-Age=600" in cookie
     decoded = codec().decode(token_of(cookie))
     assert decoded is not None and decoded.under14 and not decoded.chosen
