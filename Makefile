@@ -9,7 +9,7 @@ EXTRAS_demo      := demo
 EXTRAS_test      := demo,test,bench
 EXTRAS_bench     := bench
 
-.PHONY: demo test lint screenshots system-deps bench clean
+.PHONY: demo test test-compiled wheel-compiled lint screenshots system-deps bench clean
 
 # The venv's bundled pip installs editable hatchling projects fine; upgrading it first cost ~9 s here.
 $(BIN)/python:
@@ -31,10 +31,31 @@ demo: $(VENV)/.installed-demo
 ## Lint, type-check and run every test (installs Chromium for the browser tests when run as root)
 test: $(VENV)/.installed-test system-deps lint
 	$(BIN)/python -m pytest --cov=cookiegate --cov-report=term:skip-covered
+	$(MAKE) test-compiled
+
+# The tests of the compiled modules (hatch_build.py HOT_PATH) again, against the compiled wheel a site installs.
+COMPILED_TESTS := tests/test_verdict.py tests/test_response.py tests/test_exchange.py tests/test_cookies.py \
+	tests/test_consent.py tests/test_injection.py tests/test_banner.py tests/test_handshake.py tests/test_minors.py \
+	tests/test_middleware.py tests/test_bounded.py tests/test_request_facts.py tests/test_gpc.py \
+	tests/test_signed_states.py tests/test_report_mode.py tests/hostile/test_cookie_header.py \
+	tests/hostile/test_set_cookie.py tests/hostile/test_consent_cookie.py tests/hostile/test_websocket.py
+
+## The wheel a site installs: the request hot path compiled with mypyc (hatch_build.py), in dist/
+wheel-compiled: $(VENV)/.installed-test
+	COOKIEGATE_COMPILE=1 $(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
+## The hot path's tests against the compiled wheel (mypyc; built in a temp dir, the tree stays as it is)
+test-compiled: $(VENV)/.installed-test
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "test-compiled: building the mypyc wheel in $$tmp" && \
+	COOKIEGATE_COMPILE=1 $(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w "$$tmp/wheel" . && \
+	$(BIN)/python -m pip install -q --no-deps --target "$$tmp/site" "$$tmp"/wheel/*.whl && \
+	COOKIEGATE_BUILD_SITE="$$tmp/site" $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.compiled_build \
+		$(COMPILED_TESTS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check cookiegate tests benchmarks static
-	$(BIN)/ruff format --check cookiegate tests benchmarks static
+	$(BIN)/ruff check cookiegate tests benchmarks static hatch_build.py
+	$(BIN)/ruff format --check cookiegate tests benchmarks static hatch_build.py
 	$(BIN)/mypy --strict  # cookiegate, tests and benchmarks ([tool.mypy] files)
 
 # Real browser for the banner tests: Debian's chromium (Playwright's own download does not work offline),

@@ -17,10 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from builds import check_build
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cookiegate import CookieGate
 from cookiegate.demo import build_site
+
+check_build()  # the server runs the build run.py asked for (builds.py), or fails at start
 
 DEFAULT_KEY: Final = "cookiegate-benchmark-key-not-secret"
 COUNT_PATH: Final = "/__bench/count"

@@ -1,6 +1,7 @@
 """Instructions per request (valgrind callgrind) on the benchmark visitor mix, in process, through the demo shop.
 
     .venv/bin/python benchmarks/instructions.py [--out DIR] [--small 1000 --large 3000] [--kinds] [--no-time]
+                                                [--build compiled|source]
 
 Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
 Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
@@ -8,7 +9,8 @@ in a fresh ``python`` under ``valgrind --tool=callgrind --trace-children=yes`` (
 counts too). The method is ``(I(large) - I(small)) / (large - small)`` over two whole runs of ``small`` and
 ``large`` requests: start-up (imports, building the app, the lifespan) cancels out. ``--kinds`` repeats this
 per visitor kind (shorter runs, home page only) and ``--no-time`` skips the native CPU µs (process time,
-median of 5) printed beside.
+median of 5) printed beside. ``--build`` picks what is measured (builds.py): the compiled wheel a site installs
+(default; built first, ~1 minute) or the source tree.
 
 Writes ``instructions.json`` to ``--out`` (default: a new temp dir) and prints a table with ratios to bare.
 See DEVELOPERS.md ("Measuring the hot path") for how to read and profile the figures.
@@ -32,9 +34,10 @@ from pathlib import Path
 from typing import Any, Final
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
+sys.path.append(str(HERE.parent))  # last: the build on PYTHONPATH (builds.py) or the installed package wins
 
+from builds import BUILDS, check_build, prepare  # noqa: E402
 from starlette.types import ASGIApp, Message, Scope  # noqa: E402
 from visitors import browser_user_agent  # noqa: E402
 
@@ -224,8 +227,10 @@ async def _ingester(data_dir: Path, ready: Any) -> None:
 
 
 def child(variant: str, cases: list[Case]) -> None:
+    """Serve ``cases`` in this process and print the CPU seconds of each measured part (JSON)."""
+    check_build()
     with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-        asyncio.run(serve(variant, cases, Path(tmp)))
+        print(json.dumps(asyncio.run(serve(variant, cases, Path(tmp)))))
 
 
 def encode_cases(cases: list[Case]) -> str:
@@ -240,7 +245,11 @@ def decode_cases(text: str) -> list[Case]:
     return out
 
 
-def per_request(variant: str, cases: list[Case], work: Path) -> dict[str, float]:
+def _child_command(variant: str, cases: list[Case]) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--cases", encode_cases(cases)]
+
+
+def per_request(variant: str, cases: list[Case], work: Path, env: dict[str, str]) -> dict[str, float]:
     """Instructions per request of every case: ``(I(large) - I(small)) / (large - small)`` over whole runs.
 
     Each count is a fresh process tree under callgrind with ``--trace-children=yes``, so the gate's ingest
@@ -249,12 +258,12 @@ def per_request(variant: str, cases: list[Case], work: Path) -> dict[str, float]
     """
     figures: dict[str, float] = {}
     for name, kind, small, extra in cases:
-        totals = [_run_total(variant, (name, kind, 0, count), work) for count in (small, small + extra)]
+        totals = [_run_total(variant, (name, kind, 0, count), work, env) for count in (small, small + extra)]
         figures[name] = (totals[1] - totals[0]) / extra
     return figures
 
 
-def _run_total(variant: str, case: Case, work: Path) -> int:
+def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> int:
     """Instructions of one whole run serving ``case``, summed over the processes it started."""
     folder = work / f"{variant}-{case[0]}-{case[3]}"
     folder.mkdir(parents=True)
@@ -263,15 +272,17 @@ def _run_total(variant: str, case: Case, work: Path) -> int:
         "--tool=callgrind",
         "--trace-children=yes",
         f"--callgrind-out-file={folder}/callgrind.%p",
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        variant,
-        "--cases",
-        encode_cases([case]),
+        *_child_command(variant, [case]),
     ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Run from the run's own folder: the ingest process (``python -m cookiegate``) must find the chosen build.
+    subprocess.run(
+        command,
+        check=True,
+        env={**env, "PYTHONHASHSEED": "0"},
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     total = 0
     for dumped in folder.glob("callgrind.*"):
         for line in dumped.read_text(errors="replace").splitlines():
@@ -283,12 +294,14 @@ def _run_total(variant: str, case: Case, work: Path) -> int:
     return total
 
 
-def native_us(variant: str, cases: list[Case], repeats: int) -> dict[str, float]:
+def native_us(variant: str, cases: list[Case], repeats: int, env: dict[str, str], work: Path) -> dict[str, float]:
     """Median CPU µs (process time) per measured request over ``repeats`` native runs (noisy: orientation)."""
     samples: list[list[float]] = []
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="cookiegate-instr-") as tmp:
-            samples.append(asyncio.run(serve(variant, cases, Path(tmp))))
+        run = subprocess.run(
+            _child_command(variant, cases), check=True, env=env, cwd=work, stdout=subprocess.PIPE, text=True
+        )
+        samples.append(json.loads(run.stdout.splitlines()[-1]))
     return {
         name: statistics.median(run[i] for run in samples) / measured * 1e6
         for i, (name, _, _, measured) in enumerate(cases)
@@ -320,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
     parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
+    parser.add_argument("--build", choices=BUILDS, default="compiled", help="what to measure (builds.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cases", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -334,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         cases += [(k, k, args.kind_small, args.kind_large - args.kind_small) for k in KINDS]
     results: dict[str, Any] = {
         "method": "(I(large) - I(small)) / (large - small), callgrind Ir over the process tree; PYTHONHASHSEED=0",
+        "build": args.build,
         "small": args.small,
         "large": args.large,
         "kind_small": args.kind_small,
@@ -342,15 +357,16 @@ def main(argv: list[str] | None = None) -> int:
         "us": {},
     }
     with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        counted = dict(zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp)), variants), strict=True))
-    for name, *_ in cases:
-        results["instructions"][name] = {v: counted[v][name] for v in variants}
-    if not args.no_time:
-        timed = {v: native_us(v, cases, 5) for v in variants}
+        env = {**os.environ, **prepare(args.build, Path(tmp))}
+        counted = dict(zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), env), variants), strict=True))
         for name, *_ in cases:
-            results["us"][name] = {v: timed[v][name] for v in variants}
+            results["instructions"][name] = {v: counted[v][name] for v in variants}
+        if not args.no_time:
+            timed = {v: native_us(v, cases, 5, env, Path(tmp)) for v in variants}
+            for name, *_ in cases:
+                results["us"][name] = {v: timed[v][name] for v in variants}
     (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
-    table("instructions per request (callgrind)", results["instructions"], "Ir")
+    table(f"instructions per request (callgrind, {args.build} build)", results["instructions"], "Ir")
     if results["us"]:
         table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")

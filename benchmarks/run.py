@@ -39,6 +39,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from builds import BUILDS, prepare  # noqa: E402
 
 VARIANTS = ("bare", "gated", "gated_logged", "uvicorn_access_log")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -132,7 +135,8 @@ class Server:
         ]
         self.env = {**env, "COOKIEGATE_BENCH_DATA_DIR": str(self.data_dir)}
         self._log = self.log_file.open("wb")
-        self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # From the workdir: ``python -m`` puts the working directory first, and the chosen build must win.
+        self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         self.pid = self.process.pid
         deadline = time.monotonic() + 30
         while True:
@@ -661,6 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (bare is needed)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved fixed-rate rounds per variant (full run)")
     parser.add_argument("--keep-workdir", action="store_true", help="keep server/locust logs and SQLite files")
+    parser.add_argument(
+        "--build", choices=BUILDS, default="compiled", help="the compiled wheel (what ships) or the source tree"
+    )
     args = parser.parse_args(argv)
 
     out: Path = args.out
@@ -671,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     token_file.write_text(json.dumps(make_tokens(key, 5000 if args.soak else 50)))
     env = {
         **os.environ,
+        **prepare(args.build, workdir),
         "COOKIEGATE_BENCH_KEY": key,
         "COOKIEGATE_BENCH_TOKEN_FILE": str(token_file),
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -728,6 +736,7 @@ def _meta(args: argparse.Namespace, phases: list[Phase]) -> dict[str, Any]:
 
     return {
         "mode": "quick" if args.quick else "full",
+        "build": args.build,
         "phases": [phase.__dict__ for phase in phases],
         "load_average_before": load_average(),
         "cpus": os.cpu_count(),

@@ -89,7 +89,7 @@ class Conversation(RequestFacts):
         if signed is not None:
             secure = self._scope.get("scheme") in _SECURE_SCHEMES
             cookie = consent_set_cookie(gate.codec, signed, max_age=gate.api.max_age, secure=secure)
-            head = head._replace(headers=[*head.headers, (b"set-cookie", cookie)])
+            head.headers = [*head.headers, (b"set-cookie", cookie)]
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers

@@ -64,6 +64,7 @@ def test_microbench_requests_reach_the_shop_as_a_browser_would_see_them() -> Non
 
 def test_app_factories_build_every_variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COOKIEGATE_BENCH_DATA_DIR", str(tmp_path))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as uvicorn's --app-dir does: app.py imports builds.py
     app = load("app")
 
     assert set(app.VARIANTS) == set(VARIANTS)
@@ -74,7 +75,7 @@ def test_app_factories_build_every_variant(tmp_path: Path, monkeypatch: pytest.M
 @pytest.mark.slow
 def test_quick_run_writes_the_contract_summary(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--out", str(tmp_path)],
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--build", "source", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -111,3 +112,14 @@ def test_memory_driver_samples_rss_and_every_cache_within_its_bound(tmp_path: Pa
         for name, cache in row["caches"].items():
             assert cache["len"] <= cache["bound"], name
     assert rows[-1]["caches"]["verdicts"]["len"] > 0 and rows[-1]["caches"]["consent_tokens"]["len"] > 0
+
+
+def test_a_benchmark_child_refuses_a_build_it_was_not_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = load("builds")
+    loaded = builds.loaded_build()
+    assert loaded == ("source" if str(sys.modules["cookiegate.verdict"].__file__).endswith(".py") else "compiled")
+    monkeypatch.setenv(builds.EXPECT_ENV, "compiled" if loaded == "source" else "source")
+    with pytest.raises(SystemExit, match="expected the"):
+        builds.check_build()
+    monkeypatch.setenv(builds.EXPECT_ENV, loaded)
+    builds.check_build()

@@ -94,6 +94,10 @@ def test_expiry_headers_stay_within_the_byte_budget() -> None:
         (b"_fbp=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/", True),
         (b"_fbp=x; max-age = -5", True),
         (b"_fbp=x; Max-Age=0; Max-Age=100", False),  # the last Max-Age wins (RFC 6265 §5.3)
+        (b"_fbp=x; Max-Age=100; Max-Age=0", True),
+        (b"_fbp=x; Max-Age=0; note=max-age=5", True),  # "max-age" inside another attribute's value
+        (b"max-age=5; Max-Age=0", True),  # a cookie named max-age
+        (b"_fbp=x; Max-Age=7776000; Path=/; SameSite=lax", False),
         (b"_fbp=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT", False),  # Expires alone is not trusted
         (b"_fbp=1", False),
         (b"_ga=1, _fbp=2; Max-Age=0", False),

@@ -39,6 +39,10 @@ class ChannelCounters:
     last_commit_ms: int | None = None
     backlog_bytes: int = 0
 
+    def snapshot(self) -> tuple[int, int, int, int | None, int]:
+        """The counters as a tuple, to tell cheaply whether anything changed."""
+        return (self.stored, self.corrupt, self.dropped_by_writers, self.last_commit_ms, self.backlog_bytes)
+
 
 class Channel(Protocol):
     name: str

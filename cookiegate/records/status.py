@@ -1,7 +1,8 @@
 """Small files beside the spool: the ingester's counters for ``doctor``, and the trusted proxy list.
 
-The ingester is another process, so its health is a JSON file it rewrites (atomically) at most once a second:
-state, last error, records stored, corrupt frames skipped, records the writers dropped, spool backlog.
+The ingester is another process, so its health is a JSON file it rewrites (atomically) at most once a second
+when something changed, and every half minute when nothing did: state, last error, records stored, corrupt
+frames skipped, records the writers dropped, spool backlog.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 _PROXIES_FILE: Final = "trusted_proxies.json"
 _WRITE_EVERY_NS: Final = 1_000_000_000
+#: An idle ingester rewrites its unchanged status this often (a heartbeat; each rewrite costs a file replace).
+_HEARTBEAT_NS: Final = 30_000_000_000
 #: A failure is logged with its traceback once, then at most this often while it lasts.
 _REPEAT_WARNING_NS: Final = 60_000_000_000
 
@@ -45,6 +48,7 @@ class IngestStatus:
         self.state: dict[str, object] = {"pid": pid, "started_ms": _now_ms(), "state": "starting", "failures": 0}
         self._written_ns = 0
         self._warned_ns = 0
+        self._written: tuple[object, ...] = ()
 
     def ok(self, channels: Sequence[Channel], *, stopped: bool = False) -> None:
         self.state.update(state="stopped" if stopped else "ok", last_ok_ms=_now_ms(), last_error=None)
@@ -71,12 +75,17 @@ class IngestStatus:
         now = time.monotonic_ns()
         if not force and now - self._written_ns < _WRITE_EVERY_NS:
             return
+        # What the file says apart from its timestamps: an idle pass (every second) leaves it alone.
+        said = (self.state["state"], *(c.counters.snapshot() for c in channels))
+        if not force and said == self._written and now - self._written_ns < _HEARTBEAT_NS:
+            return
         if channels:
             self.state["channels"] = {c.name: asdict(c.counters) for c in channels}
         self.state["updated_ms"] = _now_ms()
         try:
             write_atomically(self.path, orjson.dumps(self.state, option=orjson.OPT_INDENT_2))
             self._written_ns = now
+            self._written = said
         except OSError:
             pass  # the data dir is full or read-only: the log line of the failure says more
 
