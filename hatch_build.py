@@ -22,7 +22,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: Modules every request runs through, and the access log's request-path and ingest record handling.
+#: Modules every request runs through: the gate, its blocked-cookie counters and the access log's request path.
 HOT_PATH = (
     "cookiegate/bounded.py",
     "cookiegate/consent.py",
@@ -36,6 +36,8 @@ HOT_PATH = (
     "cookiegate/handshake.py",
     "cookiegate/minors.py",
     "cookiegate/middleware.py",
+    "cookiegate/leaks.py",
+    "cookiegate/records/accesslog.py",
 )
 
 
