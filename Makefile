@@ -43,14 +43,13 @@ COMPILED_TESTS := tests/test_verdict.py tests/test_response.py tests/test_exchan
 
 ## The wheel a site installs: the request hot path compiled with mypyc (hatch_build.py), in dist/
 wheel-compiled: $(VENV)/.installed-test
-	COOKIEGATE_COMPILE=1 $(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+	$(BIN)/python hatch_build.py wheel dist
 
 ## The hot path's tests against the compiled wheel (mypyc; built in a temp dir, the tree stays as it is)
 test-compiled: $(VENV)/.installed-test
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "test-compiled: building the mypyc wheel in $$tmp" && \
-	COOKIEGATE_COMPILE=1 $(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w "$$tmp/wheel" . && \
-	$(BIN)/python -m pip install -q --no-deps --target "$$tmp/site" "$$tmp"/wheel/*.whl && \
+	$(BIN)/python hatch_build.py install "$$tmp/site" && \
 	COOKIEGATE_BUILD_SITE="$$tmp/site" $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.compiled_build \
 		$(COMPILED_TESTS)
 

@@ -7,7 +7,9 @@ install behave the same, only slower: the gate's own work per request roughly ha
 benchmarks/README.md). mypyc ships with mypy, so the hook needs mypy and the runtime dependencies (their types).
 
 The build runs on a copy of the package in a temp dir: mypyc writes its extensions in place, and the source
-tree stays as it was.
+tree stays as it was. ``python hatch_build.py wheel DIR`` builds that wheel into DIR; ``python hatch_build.py
+install DIR`` also installs it there (``pip --target``), which is how ``make test-compiled`` and the
+benchmarks (benchmarks/builds.py) get the build a site would install.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ HOT_PATH = (
     "cookiegate/leaks.py",
     "cookiegate/records/accesslog.py",
 )
+
+_PIP = (sys.executable, "-m", "pip", "-q", "--disable-pip-version-check")
 
 
 def compiled_enabled() -> bool:
@@ -83,3 +87,26 @@ class CompiledHotPathHook(BuildHookInterface):  # type: ignore[type-arg]
         workdir = getattr(self, "_workdir", None)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def build_wheel(wheel_dir: Path) -> None:
+    """The compiled wheel of this tree into ``wheel_dir``, with this interpreter's hatchling and mypy."""
+    subprocess.run(  # noqa: S603 - our own interpreter on our own tree
+        [*_PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheel_dir), str(Path(__file__).parent)],
+        env={**os.environ, "COOKIEGATE_COMPILE": "1"},
+        check=True,
+    )
+
+
+def install(site: Path) -> None:
+    """The compiled wheel installed into ``site`` (``pip --target``), to put first on ``sys.path``."""
+    with tempfile.TemporaryDirectory(prefix="cookiegate-wheel-") as wheels:
+        build_wheel(Path(wheels))
+        subprocess.run(  # noqa: S603 - the wheel just built
+            [*_PIP, "install", "--no-deps", "--target", str(site), *map(str, Path(wheels).glob("*.whl"))], check=True
+        )
+
+
+if __name__ == "__main__":
+    command, folder = sys.argv[1:3]
+    {"wheel": build_wheel, "install": install}[command](Path(folder))

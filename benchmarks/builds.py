@@ -27,16 +27,9 @@ def prepare(build: str, workdir: Path) -> dict[str, str]:
         return {"PYTHONPATH": str(ROOT), EXPECT_ENV: "source"}
     if build != "compiled":
         raise ValueError(f"unknown build {build!r}: one of {BUILDS}")
-    wheels = workdir / "wheel"
     site = workdir / "site"
     print("building the compiled wheel (mypyc, ~1 minute) ...", flush=True)
-    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-    subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
-        env={**os.environ, "COOKIEGATE_COMPILE": "1"},
-        check=True,
-    )
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl"))], check=True)
+    subprocess.run([sys.executable, str(ROOT / "hatch_build.py"), "install", str(site)], check=True)
     return {"PYTHONPATH": str(site), EXPECT_ENV: "compiled"}
 
 
