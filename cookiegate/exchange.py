@@ -126,7 +126,19 @@ class Exchange(Conversation):
     async def send(self, message: Message) -> None:  # noqa: PLR0912 - measured hot path, inlined on purpose
         kind = message["type"]
         if kind == "http.response.body":
-            if self._held is not None or self._injection is not None:
+            start = self._held
+            if start is not None and self._injection is None and not message.get("more_body", False):
+                # The common HTML page: one body message. Inlined, as ``_body`` below, not a coroutine of its own.
+                self._held = None
+                body = self._whole_page(start, message.get("body", b""))
+                try:
+                    await self._send(start)
+                    await self._send({"type": "http.response.body", "body": body})
+                except OSError:
+                    self.disconnected = True
+                    raise
+                return
+            if start is not None or self._injection is not None:
                 await self._inject(message)
                 return
             # ``_body`` inlined: a coroutine per message is ~1.5k instructions on the hottest path.
@@ -169,27 +181,23 @@ class Exchange(Conversation):
             self.disconnected = True
             raise
 
+    def _whole_page(self, start: Message, body: bytes) -> bytes:
+        """A one-message HTML body with the banner in (``start``'s Content-Length made to match), logged."""
+        rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
+        if rewritten is not None:
+            body = rewritten
+            set_content_length(start, len(body), self._length_at)
+        self.sent_bytes = len(body)
+        if not self.logged:
+            self._log("ok", self.status)
+        return body
+
     async def _inject(self, message: Message) -> None:
-        """Body messages of an HTML page getting the banner: one whole body (common) or a stream."""
+        """Body messages of an HTML page getting the banner as a stream (the held start goes with the first)."""
         body: bytes = message.get("body", b"")
         more = bool(message.get("more_body", False))
         start = self._held
         self._held = None
-        if start is not None and not more:
-            rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
-            if rewritten is not None:
-                body = rewritten
-                set_content_length(start, len(body), self._length_at)
-            self.sent_bytes = len(body)
-            if not self.logged:
-                self._log("ok", self.status)
-            try:
-                await self._send(start)
-                await self._send({"type": "http.response.body", "body": body})
-            except OSError:
-                self.disconnected = True
-                raise
-            return
         injection = self._injection
         if injection is None:
             assert start is not None  # a held start or a stream under way

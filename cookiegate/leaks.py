@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
 from typing import Final, Literal
 
 Direction = Literal["request", "response"]
@@ -56,14 +55,14 @@ class LeakCounter:
     __slots__ = ("_admitted", "_admitted_since", "_counts", "_lock", "_pending", "folded")
 
     def __init__(self) -> None:
-        self._pending: deque[tuple[Direction, Sequence[str], str]] = deque(maxlen=_MAX_PENDING)
+        self._pending: deque[tuple[Direction, tuple[str, ...], str]] = deque(maxlen=_MAX_PENDING)
         self._counts: Counter[tuple[Direction, str, str]] = Counter()
         self._admitted: set[tuple[Direction, str, str]] = set()
         self._admitted_since = time.monotonic()
         self._lock = threading.Lock()
         self.folded = 0
 
-    def count_all(self, direction: Direction, names: Sequence[str], path: str) -> None:
+    def count_all(self, direction: Direction, names: tuple[str, ...], path: str) -> None:
         """Note the cookies one request had blocked."""
         self._pending.append((direction, names, path))
 
@@ -73,19 +72,24 @@ class LeakCounter:
             self._admitted.clear()  # a new day: the names leaking now get their own rows again
             self._admitted_since = time.monotonic()
         pending, counts, admitted = self._pending, self._counts, self._admitted
+        # The same few notes recur (a tracker on every page view): counted alike first, so each distinct one
+        # is normalised and admitted once per drain. ``popleft`` because requests append meanwhile.
+        alike: dict[tuple[Direction, tuple[str, ...], str], int] = {}
         while pending:
-            direction, names, raw_path = pending.popleft()
+            note = pending.popleft()
+            alike[note] = alike.get(note, 0) + 1
+        for (direction, names, raw_path), times in alike.items():
             path = normalise_path(raw_path)
             for raw_name in names:
                 name = raw_name if len(raw_name) <= _MAX_NAME else raw_name[:_MAX_NAME] + "…"
                 key = (direction, name, path)
                 if key not in admitted:
                     if len(admitted) >= MAX_KEYS:
-                        self.folded += 1
+                        self.folded += times
                         key = (direction, OTHER, OTHER)
                     else:
                         admitted.add(key)
-                counts[key] += 1
+                counts[key] += times
 
     def drain(self) -> dict[tuple[Direction, str, str], int]:
         """The counts since the last drain (a writer persists them), resetting to zero."""

@@ -16,7 +16,13 @@ from starlette.types import Scope
 
 from cookiegate.bounded import FifoCache
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
-from cookiegate.cookies import CookieHeader, pair_value, parse_cookie_header
+from cookiegate.cookies import (
+    VOLATILE_PREFIX,
+    CookieHeader,
+    pair_value,
+    parse_cookie_header,
+    without_volatile_values,
+)
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
 from cookiegate.request_facts import RequestFacts, read_request
@@ -92,8 +98,21 @@ class Verdicts:
     """The gate's request-side decisions with their bounded caches (one instance per ``CookieGate``)."""
 
     __slots__ = (
-        "_category_cache", "_shape_cache", "_shapes", "_verdict_cache", "_verdicts", "categories", "child_directed",
-        "codec", "default", "enforce", "marketing", "minor_hook", "policy",
+        "_category_cache",
+        "_shape_cache",
+        "_shapes",
+        "_steadies",
+        "_steady_cache",
+        "_verdict_cache",
+        "_verdicts",
+        "categories",
+        "child_directed",
+        "codec",
+        "default",
+        "enforce",
+        "marketing",
+        "minor_hook",
+        "policy",
     )  # fmt: skip
 
     def __init__(
@@ -123,6 +142,9 @@ class Verdicts:
             VERDICT_CACHE_SIZE
         )
         self._shapes = self._shape_cache.entries
+        #: Verdicts by header without its volatile values (a GA4 hit counter), when those values cannot matter.
+        self._steady_cache: FifoCache[tuple[bytes, bool, bool], Verdict] = FifoCache(VERDICT_CACHE_SIZE)
+        self._steadies = self._steady_cache.entries
         self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
         self.categories = self._category_cache.entries
@@ -136,17 +158,37 @@ class Verdicts:
         return category
 
     def verdict(self, cookie_header: bytes, gpc: bool, minor: bool) -> Verdict:
-        """``judge`` through two cache levels; a cached verdict is dropped once its consent has expired.
+        """``judge`` through three cache levels; a cached verdict is dropped once its consent has expired.
 
-        First the exact header. Then its *shape*: the cookie names in order plus the consent cookie's value,
-        which is all a verdict depends on. A GA4 ``_ga_<id>`` cookie changes value on every page view (it
-        carries a hit counter), so the exact header rarely repeats while its shape almost always does.
+        A GA4 ``_ga_<id>`` cookie changes value on every page view (it carries a hit counter), so a visitor's
+        exact header rarely repeats. First the exact header; then the header without its volatile values
+        (a few ``find`` calls instead of a parse), for verdicts that hand the app no volatile value; then its
+        *shape*: the cookie names in order plus the consent cookie's value, which is all a verdict depends on.
         """
         key = (cookie_header, gpc, minor)
         verdict = self._verdicts.get(key)
         now = _time()
         if verdict is not None and now <= verdict.expires_at:
             return verdict
+        cacheable = len(cookie_header) <= VERDICT_HEADER_LIMIT
+        steady = without_volatile_values(cookie_header) if cacheable else None
+        steady_key = None if steady is None else (steady, gpc, minor)
+        if steady_key is not None:
+            verdict = self._steadies.get(steady_key)
+            if verdict is not None and now <= verdict.expires_at:
+                self._verdict_cache.put(key, verdict)
+                return verdict
+        verdict = self._judge(cookie_header, gpc, minor, now, cacheable)
+        if cacheable:
+            self._verdict_cache.put(key, verdict)  # bounded: a flood of distinct headers costs a parse each
+            if steady_key is not None and (verdict.kept is None or verdict.kept.find(VOLATILE_PREFIX) == -1):
+                # A header that differs only in volatile values means the same, and the app gets the same
+                # header too: the one sent (nothing blocked or dropped), or one without any volatile pair.
+                self._steady_cache.put(steady_key, verdict)
+        return verdict
+
+    def _judge(self, cookie_header: bytes, gpc: bool, minor: bool, now: float, cacheable: bool) -> Verdict:
+        """``judge`` behind the shape cache: the cookie names in order and the consent cookie's value."""
         parsed = parse_cookie_header(cookie_header)
         pairs = parsed.pairs
         shape_key = (
@@ -177,10 +219,8 @@ class Verdicts:
             # pairs. Stored, it went to the app of the next header of the same names whenever nothing was
             # blocked but a malformed pair was dropped: one visitor's session cookie handed to another.
             shape = (replace(verdict, kept=None), frozenset(name.encode("latin-1") for name in verdict.blocked))
-            if len(cookie_header) <= VERDICT_HEADER_LIMIT:
+            if cacheable:
                 self._shape_cache.put(shape_key, shape)
-        if len(cookie_header) <= VERDICT_HEADER_LIMIT:
-            self._verdict_cache.put(key, verdict)  # bounded: a flood of distinct headers costs a parse each
         return verdict
 
     def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:

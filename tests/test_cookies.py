@@ -16,6 +16,7 @@ from cookiegate.cookies import (
     pair_value,
     parse_cookie_header,
     set_cookie_name,
+    without_volatile_values,
 )
 
 
@@ -102,6 +103,11 @@ def test_expiry_headers_stay_within_the_byte_budget() -> None:
         (b"_fbp=1", False),
         (b"_ga=1, _fbp=2; Max-Age=0", False),
         (b"session", False),
+        (b"session; Max-Age=0", False),  # no "=": the value of a nameless cookie, nothing named to delete
+        (b"=v; Max-Age=0", True),  # the empty name, deleted
+        (b"_fbp=x;\x0bMAX-AGE =0 ; Path=/", True),
+        (b"_fbp=x; Max-Agee=0", False),
+        (b"_fbp=x; max-age", False),
     ],
 )
 def test_is_deletion(value: bytes, deletes: bool) -> None:
@@ -111,3 +117,20 @@ def test_is_deletion(value: bytes, deletes: bool) -> None:
 @pytest.mark.parametrize("value", [b"_ga=1, _fbp=2", b"_ga=1 _fbp=2", b'_ga="1', b"_ga=\x00"])
 def test_a_folded_or_malformed_set_cookie_is_judged_as_the_empty_name(value: bytes) -> None:
     assert set_cookie_name(value) == b""
+
+
+@pytest.mark.parametrize(
+    ("header", "steady"),
+    [
+        (b"a=1; _ga_XYZ=GS1.1.5.7; b=2", b"a=1; _ga_XYZ=; b=2"),
+        (b"_ga_XYZ=GS1.1.5.7", b"_ga_XYZ="),
+        (b"_ga_A=1;_ga_B=2", b"_ga_A=;_ga_B="),
+        (b"a=x_ga_1; b=2", None),  # "_ga_" inside a value is not a cookie name
+        (b"a=1; b=2", None),
+        (b"a=1; _ga_XYZ=GS1 1", None),  # a space in the value: malformed, judged in full
+        (b'a=1; _ga_XYZ="q"', None),
+        (b"a=1; _ga_XYZ; b=2", None),  # no "=": the value of a nameless cookie
+    ],
+)
+def test_volatile_values_are_cut_only_from_clean_ga4_pairs(header: bytes, steady: bytes | None) -> None:
+    assert without_volatile_values(header) == steady

@@ -7,8 +7,8 @@ from cookiegate.leaks import MAX_KEYS, OTHER, LeakCounter, normalise_path
 
 def test_counts_per_name_and_page() -> None:
     counter = LeakCounter()
-    counter.count_all("request", ["_fbp", "_ga"], "/cart")
-    counter.count_all("request", ["_fbp"], "/cart")
+    counter.count_all("request", ("_fbp", "_ga"), "/cart")
+    counter.count_all("request", ("_fbp",), "/cart")
     assert counter.drain() == {("request", "_fbp", "/cart"): 2, ("request", "_ga", "/cart"): 1}
     assert counter.drain() == {}
 
@@ -25,20 +25,20 @@ def test_ids_in_paths_count_as_one_page() -> None:
 def test_random_names_and_paths_fold_into_other() -> None:
     counter = LeakCounter()
     for i in range(MAX_KEYS * 3):
-        counter.count_all("request", [f"rnd{i}x"], f"/page{i}z")
+        counter.count_all("request", (f"rnd{i}x",), f"/page{i}z")
     counts = counter.drain()
     assert len(counts) == MAX_KEYS + 1
     assert counts[("request", OTHER, OTHER)] == MAX_KEYS * 2
     # Later drains keep the bound: keys admitted once stay, new random ones keep folding.
     for i in range(MAX_KEYS):
-        counter.count_all("request", [f"new{i}x"], "/")
-    counter.count_all("request", ["rnd0x"], "/page0z")
+        counter.count_all("request", (f"new{i}x",), "/")
+    counter.count_all("request", ("rnd0x",), "/page0z")
     later = counter.drain()
     assert later == {("request", OTHER, OTHER): MAX_KEYS, ("request", "rnd0x", "/page0z"): 1}
 
 
 def test_long_names_are_cut() -> None:
     counter = LeakCounter()
-    counter.count_all("response", ["n" * 5000], "/")
+    counter.count_all("response", ("n" * 5000,), "/")
     ((_, name, _),) = counter.drain()
     assert len(name) <= 65

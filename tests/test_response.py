@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cookiegate.policy import CATEGORIES, Category
-from cookiegate.response import rewrite_head
+from cookiegate.response import header_kind, rewrite_head
 
 CATEGORY: dict[bytes, Category] = {b"session": "necessary", b"_ga": "analytics", b"_fbp": "targeting", b"": "targeting"}
 NECESSARY: frozenset[Category] = frozenset({"necessary"})
@@ -91,3 +93,22 @@ def test_inlined_set_cookie_name_agrees_with_cookies_module() -> None:
 
         rewrite_head([(b"set-cookie", value)], NECESSARY, spy)
         assert seen == [expected], value
+
+
+@pytest.mark.parametrize(
+    ("name", "read_as"),
+    [
+        (b"set-cookie", b"set-cookie"),
+        (b"Set-Cookie", b"set-cookie"),
+        (b"SET-COOKIE", b"set-cookie"),
+        (b"Content-Encoding", b"content-encoding"),
+        (b"content-language", None),  # the length of content-encoding, another header
+        (b"etag", None),  # the length of vary
+        (b"X-Cookiegate-Minor", b"x-cookiegate-minor"),
+        (b"set_cookie", None),
+        (b"", None),
+    ],
+)
+def test_a_read_header_is_known_in_any_case_and_no_other_is(name: bytes, read_as: bytes | None) -> None:
+    spelled = {header_kind(known): known for known in (b"set-cookie", b"content-encoding", b"x-cookiegate-minor")}
+    assert spelled.get(header_kind(name)) == read_as

@@ -76,6 +76,31 @@ def test_a_changed_cookie_value_reuses_the_verdict_of_the_same_names() -> None:
     assert other.blocked == ("_ga", "_ga_XYZ")
 
 
+def test_a_ga4_hit_counter_reuses_a_verdict_only_while_nothing_is_blocked_or_dropped() -> None:
+    cache = verdicts()
+    everything = b"cookiegate=" + token("functional", "analytics", "targeting") + b"; session=a; _ga_XYZ=GS1.1.%b"
+    first = cache.verdict(everything % b"1", False, False)
+    assert cache.verdict(everything % b"2", False, False) is first  # no parse: the same verdict object
+    # A value a ";"-splitter and SimpleCookie read differently is judged in full, and dropped.
+    folded = cache.verdict(everything % b"3,IDE=1", False, False)
+    assert folded.kept is not None and b"IDE" not in folded.kept
+    # GPC narrows the same header: its own verdict, never the accept-all one.
+    assert cache.verdict(everything % b"4", True, False).consent.gpc
+
+
+def test_a_childs_ga4_hit_counter_reuses_the_verdict_that_blocks_it() -> None:
+    cache = verdicts()
+    child = b"cookiegate=" + token("analytics", under14=True) + b"; session=a; _ga_XYZ=GS1.1.%b; lang=ko"
+    first = cache.verdict(child % b"1", False, False)
+    assert "_ga_XYZ" in first.blocked and first.kept is not None and b"_ga_" not in first.kept
+    assert cache.verdict(child % b"2", False, False) is first
+    # A visitor whose analytics cookie the app gets: that value is theirs, so each header is judged.
+    consent_cookie = b"cookiegate=" + token("analytics")
+    adult = consent_cookie + b"; _fbp=1; _ga_XYZ=GS1.1.%b"
+    cache.verdict(adult % b"1", False, False)
+    assert cache.verdict(adult % b"2", False, False).kept == consent_cookie + b"; _ga_XYZ=GS1.1.2"
+
+
 def test_a_shape_never_hands_one_visitors_cookies_to_another() -> None:
     cache = verdicts()
     # Visitor A: nothing blocked (a necessary cookie), but a malformed pair dropped, so A's header is rebuilt.
