@@ -124,7 +124,7 @@ class Exchange(Conversation):
         return message
 
     async def send(self, message: Message) -> None:  # noqa: PLR0912 - measured hot path, inlined on purpose
-        kind = message["type"]
+        kind: str = message["type"]  # typed: the compares below compile to string compares, not rich compares
         if kind == "http.response.body":
             start = self._held
             if start is not None and self._injection is None and not message.get("more_body", False):

@@ -125,7 +125,7 @@ def set_content_length(start: Message, length: int, length_at: int) -> None:
     # A copy: the app may send the same list object again (a module-level constant in a raw ASGI app).
     headers = list(start.get("headers", ()))
     start["headers"] = headers
-    entry = (b"content-length", b"%d" % length)
+    entry = (b"content-length", str(length).encode("ascii"))  # compiled inline; ``b"%d" %`` formats at run time
     if length_at == -1:
         headers.append(entry)
     else:

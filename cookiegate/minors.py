@@ -22,6 +22,8 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import Scope
 
+from cookiegate.bounded import FifoCache
+
 #: The response header an app sets to tell the gate "this visitor is a minor" (the gate strips it).
 MINOR_RESPONSE_HEADER: Final = b"x-cookiegate-minor"
 
@@ -33,12 +35,15 @@ _DECODE_ROUNDS: Final = 3
 #: Parameters examined per query; a URL with more is forged, and the rest is dropped (fail safe).
 MAX_QUERY_PARAMS: Final = 256
 _MANGLED: Final = bytes.maketrans(b". -", b"___")
+#: Distinct query strings whose stripped form is remembered, and the longest one remembered.
+STRIPPED_CACHE_SIZE: Final = 1024
+STRIPPED_QUERY_LIMIT: Final = 2048
 
 
 class MarketingParams:
     """Removes marketing query parameters; exact names in a set, ``name*`` entries as prefixes."""
 
-    __slots__ = ("_exact", "_prefixes")
+    __slots__ = ("_exact", "_prefixes", "_stripped", "_stripped_cache")
 
     def __init__(self, names: Iterable[str]) -> None:
         exact: set[bytes] = set()
@@ -51,6 +56,9 @@ class MarketingParams:
                 exact.add(encoded)
         self._exact = frozenset(exact)
         self._prefixes = tuple(prefixes)
+        # A campaign link brings many children with the same query: each distinct query is judged once.
+        self._stripped_cache: FifoCache[bytes, bytes] = FifoCache(STRIPPED_CACHE_SIZE)
+        self._stripped = self._stripped_cache.entries
 
     def is_marketing(self, key: bytes) -> bool:
         """Whether a raw query key names a marketing parameter, in any spelling a reader would decode."""
@@ -64,6 +72,15 @@ class MarketingParams:
         """
         if not query_string:
             return query_string
+        known = self._stripped.get(query_string)
+        if known is not None:
+            return known
+        stripped = self._strip(query_string)
+        if len(query_string) <= STRIPPED_QUERY_LIMIT:
+            self._stripped_cache.put(query_string, stripped)  # bounded: random queries cost a strip each
+        return stripped
+
+    def _strip(self, query_string: bytes) -> bytes:
         parts = query_string.split(b"&", MAX_QUERY_PARAMS)
         if len(parts) > MAX_QUERY_PARAMS:
             parts.pop()  # the unsplit remainder of a forged URL: dropped, not passed unjudged

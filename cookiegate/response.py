@@ -7,7 +7,7 @@ the banner needs to know about the body. It serves HTTP responses and WebSocket 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from cookiegate.consent import narrowed
@@ -27,25 +27,25 @@ _MINOR: Final = 3
 _CONTENT_TYPE: Final = 4
 _CONTENT_ENCODING: Final = 5
 _CONTENT_LENGTH: Final = 6
-_READ_BY_LENGTH: Final[dict[int, tuple[bytes, int]]] = {
-    len(name): (name, kind)
-    for name, kind in (
-        (b"set-cookie", _SET_COOKIE),
-        (b"vary", _VARY),
-        (MINOR_RESPONSE_HEADER, _MINOR),
-        (b"content-type", _CONTENT_TYPE),
-        (b"content-encoding", _CONTENT_ENCODING),
-        (b"content-length", _CONTENT_LENGTH),
-    )
-}
 
 
 def header_kind(name: bytes) -> int:
     """Which read header ``name`` is, whatever its case (ASGI asks for lower case; an app may not comply)."""
-    known = _READ_BY_LENGTH.get(len(name))
-    if known is None:
+    size = len(name)
+    if size == 10:
+        expected, kind = b"set-cookie", _SET_COOKIE
+    elif size == 14:
+        expected, kind = b"content-length", _CONTENT_LENGTH
+    elif size == 12:
+        expected, kind = b"content-type", _CONTENT_TYPE
+    elif size == 4:
+        expected, kind = b"vary", _VARY
+    elif size == 16:
+        expected, kind = b"content-encoding", _CONTENT_ENCODING
+    elif size == len(MINOR_RESPONSE_HEADER):
+        expected, kind = MINOR_RESPONSE_HEADER, _MINOR
+    else:
         return _OTHER
-    expected, kind = known
     if name == expected or (name[0] | 0x20 == expected[0] and name.lower() == expected):
         return kind
     return _OTHER
@@ -82,7 +82,7 @@ def rewrite_head(  # noqa: PLR0912, PLR0915 - measured hot path: one pass, no he
     granted: frozenset[Category],
     category_of: Callable[[bytes], Category],
     expiries: Sequence[tuple[bytes, bytes]] = (),
-    known: Mapping[bytes, Category] | None = None,
+    known: dict[bytes, Category] | None = None,
     *,
     enforce: bool = True,
 ) -> Head:
@@ -122,7 +122,11 @@ def rewrite_head(  # noqa: PLR0912, PLR0915 - measured hot path: one pass, no he
                 granted = narrowed(granted, gpc=False, minor=True)
         else:
             encoded = value.strip().lower() != b"identity"
-    html = not encoded and content_type[:9].lower() == b"text/html"
+    # ``startswith`` is compiled inline; ``lower`` (a method call) only for a spelling that is neither.
+    html = not encoded and (
+        content_type.startswith(b"text/html")
+        or (not content_type.startswith(b"text/") and content_type[:9].lower() == b"text/html")
+    )
     if not set_cookies and minor_at == -1 and not expiries and not html:
         return Head(headers, (), False, length_at)  # a static file or an API answer: as the app made it
 

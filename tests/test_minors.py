@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cookiegate.minors import MarketingParams
+from cookiegate.minors import STRIPPED_CACHE_SIZE, STRIPPED_QUERY_LIMIT, MarketingParams
 from cookiegate.policy import DEFAULT_MARKETING_PARAMS
 
 PARAMS = MarketingParams(DEFAULT_MARKETING_PARAMS)
@@ -93,3 +93,14 @@ def test_a_forged_query_with_thousands_of_params_is_cut() -> None:
     stripped = PARAMS.strip(query)
     assert b"gclid" not in stripped
     assert stripped.count(b"&") < 300
+
+
+def test_a_repeated_query_is_stripped_alike_and_the_memo_stays_bounded() -> None:
+    params = MarketingParams(DEFAULT_MARKETING_PARAMS)
+    assert params.strip(b"utm_source=a&q=1") == b"q=1"
+    assert params.strip(b"utm_source=a&q=1") == b"q=1"  # from the memo
+    for n in range(STRIPPED_CACHE_SIZE + 5):
+        assert params.strip(b"gclid=%d&q=%d" % (n, n)) == b"q=%d" % n
+    assert len(params._stripped) == STRIPPED_CACHE_SIZE
+    long_query = b"gclid=1&q=" + b"x" * STRIPPED_QUERY_LIMIT
+    assert params.strip(long_query) == long_query[8:] and long_query not in params._stripped
