@@ -24,7 +24,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: Modules every request runs through: the gate, its blocked-cookie counters and the access log's request path.
+#: Modules every request runs through: the gate, its blocked-cookie counters and the access log's request path
+#: (the record and the spool append).
 HOT_PATH = (
     "cookiegate/bounded.py",
     "cookiegate/consent.py",
@@ -40,6 +41,7 @@ HOT_PATH = (
     "cookiegate/middleware.py",
     "cookiegate/leaks.py",
     "cookiegate/records/accesslog.py",
+    "cookiegate/records/spool.py",
 )
 
 _PIP = (sys.executable, "-m", "pip", "-q", "--disable-pip-version-check")

@@ -227,6 +227,25 @@ def _last_max_age(header_value: bytes) -> bytes | None:
     return found
 
 
+def _positive_attribute_at(lowered: bytes, at: int) -> bool:
+    """Whether ``lowered[at:]`` is an attribute ``max-age = <digits starting 1-9>`` right after a ";"."""
+    before = at
+    while before and _is_space(lowered[before - 1]):
+        before -= 1
+    if before == 0 or lowered[before - 1] != 0x3B:
+        return False
+    size = len(lowered)
+    after = at + _MAX_AGE_LENGTH
+    while after < size and _is_space(lowered[after]):
+        after += 1
+    if after == size or lowered[after] != 0x3D:
+        return False
+    after += 1
+    while after < size and _is_space(lowered[after]):
+        after += 1
+    return after < size and 0x31 <= lowered[after] <= 0x39
+
+
 def is_deletion(header_value: bytes) -> bool:
     """Whether a Set-Cookie only deletes its cookie (``Max-Age`` <= 0): deleting needs no consent.
 
@@ -234,6 +253,12 @@ def is_deletion(header_value: bytes) -> bool:
     "targeting cookies" would keep the trackers in the browser. Only ``Max-Age`` counts (the last one wins, as
     in browsers, RFC 6265 §5.3); an ``Expires`` date alone is not trusted to be in the past.
     """
+    lowered = header_value.lower()
+    at = lowered.rfind(b"max-age")
+    if at == -1:
+        return False  # most Set-Cookie headers: two C calls
+    if _positive_attribute_at(lowered, at):
+        return False  # the last "max-age" is an attribute with a positive number: no need to split
     max_age = _last_max_age(header_value)
     if max_age is None or not (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit())):
         return False

@@ -23,6 +23,7 @@ from cookiegate.consent import Consent, consent_set_cookie
 from cookiegate.injection import Injection, set_content_length
 from cookiegate.records.types import Outcome
 from cookiegate.request_facts import RequestFacts
+from cookiegate.response import Head, rewrite_head
 from cookiegate.signed_states import gpc_receipt, remembered_minor
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ class Conversation(RequestFacts):
         if verdict.blocked:
             gate.services.leaks.count_all("request", verdict.blocked, path)
 
-    def _gate_headers(self, message: Message, expire: bool) -> tuple[bool, int]:
-        """Rewrite ``message["headers"]`` for this visitor; (uncompressed HTML?, Content-Length index)."""
+    def _gate_headers(self, message: Message, expire: bool) -> Head:
+        """Rewrite ``message["headers"]`` for this visitor; what the rewrite found out about the body."""
         gate = self._gate
         headers = message.get("headers", ())
         if not isinstance(headers, (list, tuple)):
@@ -77,7 +78,9 @@ class Conversation(RequestFacts):
             expiries = gate.expiries(blocked, self._scope.get("scheme") in _SECURE_SCHEMES)
         verdicts = gate.verdicts
         consent = self.verdict.consent
-        head = gate.rewrite_head(headers, consent.granted, verdicts.category, expiries, verdicts.categories)
+        head = rewrite_head(
+            headers, consent.granted, verdicts.category, expiries, verdicts.categories, enforce=gate.enforce
+        )
         if head.dropped:
             gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
         signed: Consent | None = None  # a state the gate signs itself (signed_states.py)
@@ -93,7 +96,7 @@ class Conversation(RequestFacts):
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
-        return head.html, head.length_at
+        return head
 
     def _log(self, outcome: Outcome, status: int) -> None:
         self.logged = True
@@ -157,16 +160,16 @@ class Exchange(Conversation):
         if kind == "http.response.start":
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
-            html, length_at = self._gate_headers(message, not self.is_api)
+            head = self._gate_headers(message, not self.is_api)
             if self.wants_html and not self.is_api:
                 banner = self._gate.banner
-                if html:
+                if head.html:
                     tag = banner.tag_for(self.verdict.consent, self.user_agent)
                     if tag is not None:
                         # Held until the body says how; the page's <noscript> form goes in with the tag.
-                        self._held, self._tag, self._length_at = message, tag, length_at
+                        self._held, self._tag, self._length_at = message, tag, head.length_at
                         return
-                elif banner.enabled and not banner.warned_compressed:
+                elif head.compressed_html and banner.enabled and not banner.warned_compressed:
                     banner.notice_unrewritable(message.get("headers", []))
         else:
             if self._held is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Unpack
 
@@ -26,7 +26,6 @@ from cookiegate.forwarding import warn_if_server_trusts_more
 from cookiegate.handshake import Handshake
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
-from cookiegate.response import rewrite_head
 from cookiegate.services import Services, open_services
 from cookiegate.settings import GateOptions, GateSettings
 from cookiegate.useragents import warm as warm_user_agents
@@ -62,8 +61,6 @@ class CookieGate:
         )
         self.prefix = config.prefix
         self.enforce = enforce = config.mode == "enforce"
-        # Report-only mode is chosen here, once: enforce mode runs the same calls it ran before the mode existed.
-        self.rewrite_head = rewrite_head if enforce else partial(rewrite_head, enforce=False)
         self.expire_blocked = config.expire_blocked and enforce
         self.banner = Banner(config.prefix, enabled=config.inject_banner, policy=policy)
         self.child_directed = policy.child_directed if config.child_directed is None else config.child_directed
