@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import ClientDisconnect
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Send
 
 from cookiegate.consent import Consent, consent_set_cookie
 from cookiegate.injection import Injection, set_content_length
@@ -40,11 +40,11 @@ class Conversation(RequestFacts):
     """
 
     __slots__ = (
-        "_gate", "_held", "_injection", "_length_at", "_receive", "_scope", "_send", "_started_ns", "_tag",
+        "_gate", "_held", "_injection", "_length_at", "_owned", "_receive", "_scope", "_send", "_started_ns", "_tag",
         "disconnected", "is_api", "logged", "sent_bytes", "status", "verdict",
     )  # fmt: skip
 
-    def __init__(self, gate: CookieGate, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, gate: CookieGate, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         self._started_ns = _perf_counter_ns()
         self._gate = gate
         self._scope = scope
@@ -69,9 +69,9 @@ class Conversation(RequestFacts):
     def _gate_headers(self, message: Message, expire: bool) -> Head:
         """Rewrite ``message["headers"]`` for this visitor; what the rewrite found out about the body."""
         gate = self._gate
-        headers = message.get("headers", ())
-        if not isinstance(headers, (list, tuple)):
-            headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into it
+        headers = message.get("headers", [])
+        if not isinstance(headers, list):
+            headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into a list
         blocked = self.verdict.blocked
         expiries: tuple[tuple[bytes, bytes], ...] = ()
         if blocked and expire and gate.expire_blocked:
@@ -96,6 +96,7 @@ class Conversation(RequestFacts):
         if head.headers is not headers:
             # The message is ours to change: the app handed it to ``send`` and will not read it again.
             message["headers"] = head.headers
+            head.rewritten = True
         return head
 
     def _log(self, outcome: Outcome, status: int) -> None:
@@ -127,6 +128,8 @@ class Exchange(Conversation):
         return message
 
     async def send(self, message: Message) -> None:  # noqa: PLR0912 - measured hot path, inlined on purpose
+        if not isinstance(message, dict):
+            message = dict(message)  # ASGI messages are dicts; typed as one, every read below is a C dict read
         kind: str = message["type"]  # typed: the compares below compile to string compares, not rich compares
         if kind == "http.response.body":
             start = self._held
@@ -168,6 +171,7 @@ class Exchange(Conversation):
                     if tag is not None:
                         # Held until the body says how; the page's <noscript> form goes in with the tag.
                         self._held, self._tag, self._length_at = message, tag, head.length_at
+                        self._owned = head.rewritten
                         return
                 elif head.compressed_html and banner.enabled and not banner.warned_compressed:
                     banner.notice_unrewritable(message.get("headers", []))
@@ -189,7 +193,7 @@ class Exchange(Conversation):
         rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
         if rewritten is not None:
             body = rewritten
-            set_content_length(start, len(body), self._length_at)
+            set_content_length(start, len(body), self._length_at, owned=self._owned)
         self.sent_bytes = len(body)
         if not self.logged:
             self._log("ok", self.status)

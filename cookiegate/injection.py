@@ -10,7 +10,7 @@ the body. The tag goes before ``</head>``; the form right after ``<body>`` (a fo
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import Message, Scope
 
@@ -102,7 +102,7 @@ class WholePages:
         # Bounded (oldest out): a flood of distinct pages costs a cut each, never memory.
         self._pages: FifoCache[tuple[str, bytes, int], tuple[bytes, Parts | None]] = FifoCache(PAGE_CACHE_SIZE)
 
-    def inject(self, body: bytes, tag: bytes, scope: Scope) -> bytes | None:
+    def inject(self, body: bytes, tag: bytes, scope: dict[str, Any]) -> bytes | None:
         """``body`` with the tag and the form in, or None when it stays as it is."""
         key = (scope["path"], scope.get("query_string", b""), len(body))
         known = self._pages.entries.get(key)
@@ -120,11 +120,16 @@ class WholePages:
         return b"".join((head, tag, middle, form, tail))
 
 
-def set_content_length(start: Message, length: int, length_at: int) -> None:
-    """Make ``start``'s Content-Length say ``length`` (``length_at``: its index, -1 when there is none)."""
-    # A copy: the app may send the same list object again (a module-level constant in a raw ASGI app).
-    headers = list(start.get("headers", ()))
-    start["headers"] = headers
+def set_content_length(start: Message, length: int, length_at: int, *, owned: bool = False) -> None:
+    """Make ``start``'s Content-Length say ``length`` (``length_at``: its index, -1 when there is none).
+
+    ``owned``: ``start["headers"]`` is a list the gate built itself (the rewrite's), changed in place.
+    """
+    headers: list[tuple[bytes, bytes]] = start["headers"]
+    if not owned:
+        # A copy: the app may send the same list object again (a module-level constant in a raw ASGI app).
+        headers = list(start.get("headers", ()))
+        start["headers"] = headers
     entry = (b"content-length", str(length).encode("ascii"))  # compiled inline; ``b"%d" %`` formats at run time
     if length_at == -1:
         headers.append(entry)

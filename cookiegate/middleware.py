@@ -107,6 +107,8 @@ class CookieGate:
         if scope["type"] != "http":
             await self._not_http(scope, receive, send)
             return
+        if not isinstance(scope, dict):
+            scope = dict(scope)  # ASGI scopes are dicts; typed as one, the gate's every read is a C dict read
         exchange = Exchange(self, scope, receive, send)
         try:
             if exchange.is_api:
@@ -124,6 +126,8 @@ class CookieGate:
         scope_type = scope["type"]
         if scope_type == "websocket":
             # A handshake carries cookies too: resolved like HTTP, its response headers gated like HTTP's.
+            if not isinstance(scope, dict):
+                scope = dict(scope)
             handshake = Handshake(self, scope, receive, send)
             try:
                 await self.app(scope, receive, handshake.send)

@@ -50,7 +50,9 @@ def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | No
         elif name == b"user-agent":
             user_agent = value
         elif name == b"accept":
-            wants_html = value.find(b"text/html") != -1  # ``bytes in`` first tries the needle as an int: 2x dearer
+            # A browser's page request starts with it (``startswith`` is compiled inline); else one C search
+            # (``bytes in`` first tries the needle as an int: 2x dearer than ``find``).
+            wants_html = value.startswith(b"text/html") or value.find(b"text/html") != -1
         elif name == b"sec-gpc":
             gpc = value.strip() == b"1"
         elif name == b"referer":

@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
-
-from starlette.types import Scope
+from typing import Any, Protocol
 
 from cookiegate.consent import Consent, ConsentMethod
 from cookiegate.keyfile import configured_keyring
@@ -38,7 +36,7 @@ class AccessLogSink(Protocol):
 
     def log(
         self,
-        scope: Scope,
+        scope: dict[str, Any],  # the request's ASGI scope (a dict, as the spec says; a sink may take any Mapping)
         status: int,
         sent_bytes: int,
         started_ns: int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import Scope
 
@@ -223,7 +223,7 @@ class Verdicts:
                 self._shape_cache.put(shape_key, shape)
         return verdict
 
-    def resolve(self, scope: Scope, facts: RequestFacts) -> Verdict:
+    def resolve(self, scope: dict[str, Any], facts: RequestFacts) -> Verdict:
         """Judge a request (HTTP or WebSocket handshake) and edit ``scope`` in place to what the app may see.
 
         ``facts`` receives what the request headers said. In place, as Starlette's own ``SessionMiddleware``
@@ -249,7 +249,7 @@ class Verdicts:
         return verdict
 
 
-def _strip_marketing(scope: Scope, facts: RequestFacts, marketing: MarketingParams) -> None:
+def _strip_marketing(scope: dict[str, Any], facts: RequestFacts, marketing: MarketingParams) -> None:
     """A child's campaign and click identifiers never reach the app (개인정보 보호법 제22조의2).
 
     From the query string, from path parameters (``/shop;gclid=1``, in ``path`` and ``raw_path``), and from

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.types import Scope
+from typing import Any
 
 from cookiegate.injection import PAGE_CACHE_SIZE, Injection, WholePages, insert_tag
 from cookiegate.noscript import NoscriptForms
@@ -11,7 +11,7 @@ from cookiegate.policy import Policy
 PAGE = b'<!doctype html><html lang="en"><head><title>t</title></head><body class="x"><p>hi</p></body></html>'
 
 
-def scope(path: str = "/page", query: bytes = b"", language: bytes = b"ko") -> Scope:
+def scope(path: str = "/page", query: bytes = b"", language: bytes = b"ko") -> dict[str, Any]:
     return {"type": "http", "path": path, "raw_path": path.encode(), "query_string": query,
             "headers": [(b"accept-language", language)]}  # fmt: skip
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-from starlette.types import Scope
 
 from cookiegate.bounded import FifoCache
 from cookiegate.consent import Consent
@@ -70,7 +69,7 @@ class AccessLog:
 
     def log(
         self,
-        scope: Scope,
+        scope: dict[str, Any],
         status: int,
         sent_bytes: int,
         started_ns: int,
