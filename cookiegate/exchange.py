@@ -33,6 +33,15 @@ _SECURE_SCHEMES: Final = ("https", "wss")
 _perf_counter_ns: Final = time.perf_counter_ns
 
 
+def outgoing(message: Message, head: Head) -> Message:
+    """The start message to send: ``message`` itself, or a new one with the gated headers.
+
+    Never the app's message changed: an app may send one dict again (a module-level constant), and must not
+    find another visitor's cookies, ``Vary`` or Content-Length in it on the next request.
+    """
+    return {**message, "headers": head.headers} if head.rewritten else message
+
+
 class Conversation(RequestFacts):
     """What an HTTP exchange and a WebSocket handshake share: the verdict, header gating, the record.
 
@@ -40,7 +49,7 @@ class Conversation(RequestFacts):
     """
 
     __slots__ = (
-        "_gate", "_held", "_injection", "_length_at", "_owned", "_receive", "_scope", "_send", "_started_ns", "_tag",
+        "_gate", "_held", "_injection", "_length_at", "_receive", "_scope", "_send", "_started_ns", "_tag",
         "disconnected", "is_api", "logged", "sent_bytes", "status", "verdict",
     )  # fmt: skip
 
@@ -67,7 +76,8 @@ class Conversation(RequestFacts):
             gate.services.leaks.count_all("request", verdict.blocked, path)
 
     def _gate_headers(self, message: Message, expire: bool) -> Head:
-        """Rewrite ``message["headers"]`` for this visitor; what the rewrite found out about the body."""
+        """Gate ``message["headers"]`` for this visitor: the headers to send (``rewritten`` when they are not the
+        app's) and what the rewrite found out about the body. ``message`` stays as the app made it."""
         gate = self._gate
         headers = message.get("headers", [])
         if not isinstance(headers, list):
@@ -93,10 +103,7 @@ class Conversation(RequestFacts):
             secure = self._scope.get("scheme") in _SECURE_SCHEMES
             cookie = consent_set_cookie(gate.codec, signed, max_age=gate.api.max_age, secure=secure)
             head.headers = [*head.headers, (b"set-cookie", cookie)]
-        if head.headers is not headers:
-            # The message is ours to change: the app handed it to ``send`` and will not read it again.
-            message["headers"] = head.headers
-            head.rewritten = True
+        head.rewritten = head.headers is not headers
         return head
 
     def _log(self, outcome: Outcome, status: int) -> None:
@@ -127,7 +134,7 @@ class Exchange(Conversation):
             self.disconnected = True
         return message
 
-    async def send(self, message: Message) -> None:  # noqa: PLR0912 - measured hot path, inlined on purpose
+    async def send(self, message: Message) -> None:  # noqa: PLR0912, PLR0915 - measured hot path, inlined on purpose
         if not isinstance(message, dict):
             message = dict(message)  # ASGI messages are dicts; typed as one, every read below is a C dict read
         kind: str = message["type"]  # typed: the compares below compile to string compares, not rich compares
@@ -164,14 +171,17 @@ class Exchange(Conversation):
             self.status = message["status"]
             # The consent API expires cookies against the consent it just recorded, not the one it replaced.
             head = self._gate_headers(message, not self.is_api)
+            message = outgoing(message, head)
             if self.wants_html and not self.is_api:
                 banner = self._gate.banner
                 if head.html:
                     tag = banner.tag_for(self.verdict.consent, self.user_agent)
                     if tag is not None:
-                        # Held until the body says how; the page's <noscript> form goes in with the tag.
+                        # Held until the body says how; the page's <noscript> form goes in with the tag. Our
+                        # own copy (headers included), so completing its Content-Length changes nothing of the app's.
+                        if not head.rewritten:
+                            message = {**message, "headers": list(head.headers)}
                         self._held, self._tag, self._length_at = message, tag, head.length_at
-                        self._owned = head.rewritten
                         return
                 elif head.compressed_html and banner.enabled and not banner.warned_compressed:
                     banner.notice_unrewritable(message.get("headers", []))
@@ -193,7 +203,7 @@ class Exchange(Conversation):
         rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
         if rewritten is not None:
             body = rewritten
-            set_content_length(start, len(body), self._length_at, owned=self._owned)
+            set_content_length(start, len(body), self._length_at, owned=True)
         self.sent_bytes = len(body)
         if not self.logged:
             self._log("ok", self.status)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import Message
 
-from cookiegate.exchange import Conversation
+from cookiegate.exchange import Conversation, outgoing
 from cookiegate.records.types import Outcome
 
 
@@ -22,11 +22,11 @@ class Handshake(Conversation):
         kind = message["type"]
         if not self.logged:
             if kind == "websocket.accept":
-                self._gate_headers(message, True)
+                message = outgoing(message, self._gate_headers(message, True))
                 self._log("ws-accepted", 101)
             elif kind == "websocket.http.response.start":
                 self.status = message["status"]
-                self._gate_headers(message, True)
+                message = outgoing(message, self._gate_headers(message, True))
             elif kind == "websocket.http.response.body":
                 self.sent_bytes += len(message.get("body", b""))
                 if not message.get("more_body", False):

@@ -177,3 +177,29 @@ def test_a_pathsend_response_is_logged_ok_and_its_held_start_still_goes_out(tmp_
     asyncio.run(app(scope, receive, send))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     assert recorder.calls == [(200, 0, "ok")]
+
+
+def test_an_app_that_sends_the_same_message_dicts_again_gets_them_back_unchanged(tmp_path: Path) -> None:
+    # A raw ASGI app serving a page from module-level constants: what the gate adds for one visitor (a GPC
+    # receipt cookie, Vary, the banner's Content-Length) must not be in the dicts the next visitor is served from.
+    page_body = b"<html><head></head><body>x</body></html>"
+    start: Message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(page_body)).encode())],
+    }
+    body: Message = {"type": "http.response.body", "body": page_body}
+    original_headers = list(start["headers"])
+
+    async def constant_page(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(start)
+        await send(body)
+
+    app, _ = gate(constant_page, tmp_path)
+    refuser = TestClient(app).get("/", headers={"accept": "text/html", "sec-gpc": "1"})
+    assert "cookiegate" in refuser.cookies, "a GPC visitor gets a signed receipt"
+    other = TestClient(app).get("/", headers={"accept": "text/html"})
+    assert "cookiegate" not in other.cookies, "the next visitor must not get the first one's receipt"
+    assert int(other.headers["content-length"]) == len(other.content)
+    assert start["headers"] == original_headers
+    assert body["body"] == page_body
