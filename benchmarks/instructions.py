@@ -333,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
     parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
+    parser.add_argument(
+        "--time-only", action="store_true", help="only the native µs timing (no callgrind: minutes, not half an hour)"
+    )
     parser.add_argument("--build", choices=BUILDS, default="compiled", help="what to measure (builds.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cases", help=argparse.SUPPRESS)
@@ -358,15 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         env = {**os.environ, **prepare(args.build, Path(tmp))}
-        counted = dict(zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), env), variants), strict=True))
-        for name, *_ in cases:
-            results["instructions"][name] = {v: counted[v][name] for v in variants}
+        if not args.time_only:
+            counted = dict(
+                zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), env), variants), strict=True)
+            )
+            for name, *_ in cases:
+                results["instructions"][name] = {v: counted[v][name] for v in variants}
         if not args.no_time:
             timed = {v: native_us(v, cases, 5, env, Path(tmp)) for v in variants}
             for name, *_ in cases:
                 results["us"][name] = {v: timed[v][name] for v in variants}
     (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
-    table(f"instructions per request (callgrind, {args.build} build)", results["instructions"], "Ir")
+    if results["instructions"]:
+        table(f"instructions per request (callgrind, {args.build} build)", results["instructions"], "Ir")
     if results["us"]:
         table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")
