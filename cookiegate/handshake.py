@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import Message
 
-from cookiegate.exchange import Conversation, outgoing
+from cookiegate.conversation import Conversation, outgoing
 from cookiegate.records.types import Outcome
 
 

@@ -20,13 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cookiegate.api import ConsentAPI
 from cookiegate.banner import Banner
 from cookiegate.consent import ConsentCodec, no_consent
-from cookiegate.cookies import cookie_pairs, expiry_headers
+from cookiegate.cookies import cookie_pairs
 from cookiegate.exchange import Exchange
 from cookiegate.forwarding import warn_if_server_trusts_more
 from cookiegate.handshake import Handshake
 from cookiegate.minors import MarketingParams
 from cookiegate.policy import Policy
 from cookiegate.services import Services, open_services
+from cookiegate.set_cookies import expiry_headers
 from cookiegate.settings import GateOptions, GateSettings
 from cookiegate.useragents import warm as warm_user_agents
 from cookiegate.verdict import SCOPE_KEY, Verdicts, get_consent

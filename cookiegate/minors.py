@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import Scope
@@ -152,6 +152,26 @@ class MarketingParams:
             if fragment:
                 cleaned += b"#" + fragment
         return cleaned
+
+    def strip_scope(self, scope: dict[str, Any], referer: bytes) -> None:
+        """A child's campaign and click identifiers never reach the app (개인정보 보호법 제22조의2): cut, in
+        place, from the query string, from path parameters (``/shop;gclid=1``, in ``path`` and ``raw_path``)
+        and from the ``Referer`` (``referer``: its value), which carries the landing URL into every next view.
+        """
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            scope["query_string"] = self.strip(query)
+        path: str = scope["path"]
+        if ";" in path:
+            raw = path.encode("utf-8", "surrogatepass")
+            scope["path"] = self.strip_path(raw).decode("utf-8", "surrogatepass")
+        raw_path = scope.get("raw_path")
+        if raw_path and b";" in raw_path:
+            scope["raw_path"] = self.strip_path(raw_path)
+        if referer:
+            cleaned = self.clean_referer(referer)
+            if cleaned != referer:
+                scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
 
 
 def _normalise(key: bytes) -> bytes:

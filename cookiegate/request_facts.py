@@ -1,7 +1,7 @@
 """The request headers the gate reads, in one pass over ``scope["headers"]``.
 
 Kept apart from the verdict: HTTP requests and WebSocket handshakes both read them, and the gate's
-per-request object (``exchange.Conversation``) *is* a ``RequestFacts``, so a request creates one object.
+per-request object (``conversation.Conversation``) *is* a ``RequestFacts``, so a request creates one object.
 """
 
 from __future__ import annotations

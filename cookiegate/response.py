@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from cookiegate.consent import narrowed
-from cookiegate.cookies import is_deletion, set_cookie_name, stated_name
 from cookiegate.minors import MINOR_RESPONSE_HEADER
 from cookiegate.policy import CATEGORIES, Category
+from cookiegate.set_cookies import is_deletion, set_cookie_name, stated_name
 
 Headers = list[tuple[bytes, bytes]]
 

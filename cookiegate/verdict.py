@@ -245,30 +245,8 @@ class Verdicts:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers
         if consent.minor:
-            _strip_marketing(scope, facts, self.marketing)
+            self.marketing.strip_scope(scope, facts.referer)
         return verdict
-
-
-def _strip_marketing(scope: dict[str, Any], facts: RequestFacts, marketing: MarketingParams) -> None:
-    """A child's campaign and click identifiers never reach the app (개인정보 보호법 제22조의2).
-
-    From the query string, from path parameters (``/shop;gclid=1``, in ``path`` and ``raw_path``), and from
-    the ``Referer``, which carries the landing URL into every next page view.
-    """
-    query: bytes = scope.get("query_string", b"")
-    if query:
-        scope["query_string"] = marketing.strip(query)
-    path: str = scope["path"]
-    if ";" in path:
-        raw = path.encode("utf-8", "surrogatepass")
-        scope["path"] = marketing.strip_path(raw).decode("utf-8", "surrogatepass")
-    raw_path = scope.get("raw_path")
-    if raw_path and b";" in raw_path:
-        scope["raw_path"] = marketing.strip_path(raw_path)
-    if facts.referer:
-        cleaned = marketing.clean_referer(facts.referer)
-        if cleaned != facts.referer:
-            scope["headers"] = [(n, cleaned if n == b"referer" else v) for n, v in scope["headers"]]
 
 
 def get_consent(scope: Scope) -> Consent:

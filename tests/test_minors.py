@@ -104,3 +104,24 @@ def test_a_repeated_query_is_stripped_alike_and_the_memo_stays_bounded() -> None
     assert len(params._stripped) == STRIPPED_CACHE_SIZE
     long_query = b"gclid=1&q=" + b"x" * STRIPPED_QUERY_LIMIT
     assert params.strip(long_query) == long_query[8:] and long_query not in params._stripped
+
+
+def test_strip_scope_cuts_campaign_ids_from_query_path_parameters_and_referer_in_place() -> None:
+    scope = {
+        "query_string": b"utm_source=x&item=3",
+        "path": "/shop;gclid=1",
+        "raw_path": b"/shop;gclid=1",
+        "headers": [(b"host", b"shop.test"), (b"referer", b"https://shop.test/?fbclid=9&q=mug")],
+    }
+    PARAMS.strip_scope(scope, b"https://shop.test/?fbclid=9&q=mug")
+    assert scope["query_string"] == b"item=3"
+    assert scope["path"] == "/shop" and scope["raw_path"] == b"/shop"
+    assert scope["headers"] == [(b"host", b"shop.test"), (b"referer", b"https://shop.test/?q=mug")]
+
+
+def test_strip_scope_leaves_a_clean_request_as_it_was() -> None:
+    headers = [(b"referer", b"https://shop.test/cart")]
+    scope = {"query_string": b"item=3", "path": "/shop", "raw_path": b"/shop", "headers": headers}
+    PARAMS.strip_scope(scope, b"https://shop.test/cart")
+    assert scope == {"query_string": b"item=3", "path": "/shop", "raw_path": b"/shop", "headers": headers}
+    assert scope["headers"] is headers

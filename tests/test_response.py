@@ -79,7 +79,7 @@ def test_app_minor_flag_narrows_and_is_removed() -> None:
 
 
 def test_inlined_set_cookie_name_agrees_with_cookies_module() -> None:
-    from cookiegate.cookies import set_cookie_name
+    from cookiegate.set_cookies import set_cookie_name
 
     values = [b"_fbp=1", b" _ga = 2; Path=/", b"nameless", b"a;b=c", b"=v", b"x=", b"sid=a=b; HttpOnly", b""]
     for value in values:

@@ -20,11 +20,11 @@ from cookiegate.api.errors import json_response
 from cookiegate.api.intake import read_body
 from cookiegate.api.language import choose_locale
 from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, ConsentMethod, narrowed, new_consent
-from cookiegate.cookies import expiry_headers
 from cookiegate.guardian import child_choice
 from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.policy_archive import PolicyVersions
 from cookiegate.services import Services
+from cookiegate.set_cookies import expiry_headers
 
 
 class ConsentChanges:

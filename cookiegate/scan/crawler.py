@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from cookiegate.cookies import set_cookie_name
 from cookiegate.knowledge.patterns import CATEGORIES
+from cookiegate.set_cookies import set_cookie_name
 
 Source = Literal["server", "script"]
 
