@@ -99,7 +99,7 @@ class Exchange(Conversation):
         rewritten = self._gate.banner.pages.inject(body, self._tag, self._scope)
         if rewritten is not None:
             body = rewritten
-            set_content_length(start, len(body), self._length_at, owned=True)
+            set_content_length(start, len(body), self._length_at)
         self.sent_bytes = len(body)
         if not self.logged:
             self._log("ok", self.status)

@@ -120,16 +120,13 @@ class WholePages:
         return b"".join((head, tag, middle, form, tail))
 
 
-def set_content_length(start: Message, length: int, length_at: int, *, owned: bool = False) -> None:
+def set_content_length(start: Message, length: int, length_at: int) -> None:
     """Make ``start``'s Content-Length say ``length`` (``length_at``: its index, -1 when there is none).
 
-    ``owned``: ``start["headers"]`` is a list the gate built itself (the rewrite's), changed in place.
+    Changes ``start`` and its header list in place: a start held for the banner is the gate's own copy
+    (``Exchange.send`` makes one), never the app's message, which the app may send again.
     """
     headers: list[tuple[bytes, bytes]] = start["headers"]
-    if not owned:
-        # A copy: the app may send the same list object again (a module-level constant in a raw ASGI app).
-        headers = list(start.get("headers", ()))
-        start["headers"] = headers
     entry = (b"content-length", str(length).encode("ascii"))  # compiled inline; ``b"%d" %`` formats at run time
     if length_at == -1:
         headers.append(entry)

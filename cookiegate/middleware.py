@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Unpack
+from typing import Any, Unpack
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -105,11 +105,11 @@ class CookieGate:
         self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not isinstance(scope, dict):
+            scope = dict(scope)  # ASGI scopes are dicts; typed as one, the gate's every read is a C dict read
         if scope["type"] != "http":
             await self._not_http(scope, receive, send)
             return
-        if not isinstance(scope, dict):
-            scope = dict(scope)  # ASGI scopes are dicts; typed as one, the gate's every read is a C dict read
         exchange = Exchange(self, scope, receive, send)
         try:
             if exchange.is_api:
@@ -123,12 +123,10 @@ class CookieGate:
         if not exchange.logged:
             exchange.returned()
 
-    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _not_http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "websocket":
             # A handshake carries cookies too: resolved like HTTP, its response headers gated like HTTP's.
-            if not isinstance(scope, dict):
-                scope = dict(scope)
             handshake = Handshake(self, scope, receive, send)
             try:
                 await self.app(scope, receive, handshake.send)
