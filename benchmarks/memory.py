@@ -47,6 +47,7 @@ from run import make_tokens  # noqa: E402
 from visitors import browser_user_agent  # noqa: E402
 
 from cookiegate import CookieGate  # noqa: E402
+from cookiegate.leaks import MAX_PENDING  # noqa: E402
 from cookiegate.useragents import _describe  # noqa: E402
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -191,7 +192,10 @@ def caches(gate: CookieGate) -> dict[str, tuple[int, Callable[[], object]]]:
         "banner_bots": (4096, lambda: banner._bots),
         "whole_pages": (512, lambda: banner.pages._pages),
         "noscript_forms": (4096, lambda: banner.forms._pages if banner.forms else {}),
-        "leaks_pending": (100_000, lambda: leaks._pending),
+        "leaks_pending": (
+            MAX_PENDING,
+            lambda: [(n, p) for notes in leaks._pending.values() for n, by_path in notes.items() for p in by_path],
+        ),
         "leaks_counts": (2000, lambda: leaks._counts),
         "leaks_admitted": (2000, lambda: leaks._admitted),
         "gpc_seen": (100_000, lambda: gpc._seen if gpc is not None else set()),

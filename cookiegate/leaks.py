@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Final, Literal
 
 Direction = Literal["request", "response"]
@@ -26,9 +26,9 @@ _ADMIT_WINDOW_SECONDS: Final = 86_400
 _MAX_NAME: Final = 64
 _MAX_PATH: Final = 128
 _MAX_SEGMENTS: Final = 4
-#: Requests noted between two drains. The flusher drains every 2 s; without it (no access log) the
-#: oldest notes fall off, so memory stays bounded either way.
-_MAX_PENDING: Final = 100_000
+#: Distinct (names, page) notes held between two drains. The flusher drains every 2 s; without it (no access
+#: log) later notes fold into one ``OTHER`` note, so memory stays bounded either way.
+MAX_PENDING: Final = 10_000
 #: Segments that are ids, not pages: digits, hex/uuid-ish, long tokens with a digit.
 _ID_SEGMENT: Final = re.compile(r"^(?:\d+|[0-9a-fA-F-]{8,}|(?=[^/]*\d)[A-Za-z0-9_.~-]{16,})$")
 
@@ -48,48 +48,72 @@ def normalise_path(path: str) -> str:
 class LeakCounter:
     """Counts of ``(direction, cookie name, page)``; bounded so random names and paths cannot grow it.
 
-    The request path only appends one tuple to a deque (atomic in CPython, ~0.1 µs, no lock); the
-    counting happens in ``drain``, on the writer's thread.
+    The request path adds one to a count per (blocked names, raw path): two dict lookups under a lock, and
+    the same few notes recur (a tracker on every page view), so it holds few keys. Normalising paths, cutting
+    names and admitting keys happen in ``drain``, once per distinct note, on the flusher's thread.
     """
 
-    __slots__ = ("_admitted", "_admitted_since", "_counts", "_lock", "_pending", "folded")
+    __slots__ = ("_admitted", "_admitted_since", "_counts", "_lock", "_notes_lock", "_pending", "folded",
+                 "pending_keys")  # fmt: skip
 
     def __init__(self) -> None:
-        self._pending: deque[tuple[Direction, tuple[str, ...], str]] = deque(maxlen=_MAX_PENDING)
+        #: Per direction: blocked names -> raw path -> requests (the names tuple is the verdict's own object).
+        self._pending: dict[Direction, dict[tuple[str, ...], dict[str, int]]] = {"request": {}, "response": {}}
+        self.pending_keys = 0
         self._counts: Counter[tuple[Direction, str, str]] = Counter()
         self._admitted: set[tuple[Direction, str, str]] = set()
         self._admitted_since = time.monotonic()
+        self._notes_lock = threading.Lock()
         self._lock = threading.Lock()
         self.folded = 0
 
     def count_all(self, direction: Direction, names: tuple[str, ...], path: str) -> None:
         """Note the cookies one request had blocked."""
-        self._pending.append((direction, names, path))
+        # acquire/release rather than ``with``, as in the spool append: cheaper in the compiled build.
+        self._notes_lock.acquire()
+        try:
+            notes = self._pending[direction]
+            by_path = notes.get(names)
+            count = None if by_path is None else by_path.get(path)
+            if count is not None and by_path is not None:
+                by_path[path] = count + 1
+            elif self.pending_keys < MAX_PENDING:
+                if by_path is None:
+                    by_path = notes[names] = {}
+                by_path[path] = 1
+                self.pending_keys += 1
+            else:  # a flood of distinct names or pages between two drains: still counted, as one note
+                other = notes.setdefault((OTHER,), {})
+                other[OTHER] = other.get(OTHER, 0) + 1
+        finally:
+            self._notes_lock.release()
+
+    def _take_notes(self) -> dict[Direction, dict[tuple[str, ...], dict[str, int]]]:
+        with self._notes_lock:
+            notes, self._pending = self._pending, {"request": {}, "response": {}}
+            self.pending_keys = 0
+        return notes
 
     def _fold(self) -> None:
         """Move pending notes into the counts (under ``_lock``)."""
         if time.monotonic() - self._admitted_since > _ADMIT_WINDOW_SECONDS:
             self._admitted.clear()  # a new day: the names leaking now get their own rows again
             self._admitted_since = time.monotonic()
-        pending, counts, admitted = self._pending, self._counts, self._admitted
-        # The same few notes recur (a tracker on every page view): counted alike first, so each distinct one
-        # is normalised and admitted once per drain. ``popleft`` because requests append meanwhile.
-        alike: dict[tuple[Direction, tuple[str, ...], str], int] = {}
-        while pending:
-            note = pending.popleft()
-            alike[note] = alike.get(note, 0) + 1
-        for (direction, names, raw_path), times in alike.items():
-            path = normalise_path(raw_path)
-            for raw_name in names:
-                name = raw_name if len(raw_name) <= _MAX_NAME else raw_name[:_MAX_NAME] + "…"
-                key = (direction, name, path)
-                if key not in admitted:
-                    if len(admitted) >= MAX_KEYS:
-                        self.folded += times
-                        key = (direction, OTHER, OTHER)
-                    else:
-                        admitted.add(key)
-                counts[key] += times
+        counts, admitted = self._counts, self._admitted
+        for direction, by_names in self._take_notes().items():
+            for names, by_path in by_names.items():
+                for raw_path, times in by_path.items():
+                    path = normalise_path(raw_path)
+                    for raw_name in names:
+                        name = raw_name if len(raw_name) <= _MAX_NAME else raw_name[:_MAX_NAME] + "…"
+                        key = (direction, name, path)
+                        if key not in admitted:
+                            if len(admitted) >= MAX_KEYS:
+                                self.folded += times
+                                key = (direction, OTHER, OTHER)
+                            else:
+                                admitted.add(key)
+                        counts[key] += times
 
     def drain(self) -> dict[tuple[Direction, str, str], int]:
         """The counts since the last drain (a writer persists them), resetting to zero."""

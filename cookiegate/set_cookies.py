@@ -65,14 +65,35 @@ def set_cookie_name(header_value: bytes) -> bytes:
     classified as the empty name, not as "session" (which a policy may call necessary).
     """
     name = stated_name(header_value)
-    if not name:
-        return b""
+    if not name or _plain_pair(header_value):
+        return name
     pair = header_value[: _pair_end(header_value)]
     if UNSAFE_OCTETS.search(pair.strip()) is not None and not well_formed_pair(name, pair.partition(b"=")[2].strip()):
         # ``_ga=1, _fbp=2`` is one cookie to a browser but two to a client or proxy that splits folded
         # headers on commas: judged as the empty name, which no policy calls necessary.
         return b""
     return name
+
+
+def _plain_pair(header_value: bytes) -> bool:
+    """Whether the ``name=value`` pair, stripped, has no byte of ``UNSAFE_OCTETS`` (nearly every pair).
+
+    One byte loop; the search it spares (a slice, ``strip`` and a regex) cost ~3k instructions a header.
+    """
+    seen = gap = False  # a byte other than whitespace seen; whitespace after it
+    for at in range(len(header_value)):
+        byte = header_value[at]
+        if byte == 0x3B:  # ";": the end of the pair
+            return True
+        if byte <= 0x20 or byte in (0x7F, 0x22, 0x2C, 0x5C):  # a literal tuple: compiled to int compares
+            if not _is_space(byte):
+                return False  # a control byte, a quote, a comma or a backslash
+            gap = seen
+        elif gap:
+            return False  # whitespace inside the pair
+        else:
+            seen = True
+    return True
 
 
 def _last_max_age(header_value: bytes) -> bytes | None:

@@ -10,9 +10,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from cookiegate import CookieGate
-from cookiegate.consent import Consent
-from cookiegate.records.accesslog import AccessLog
+from cookiegate.consent import Consent, no_consent
+from cookiegate.proxies import TrustedProxies
+from cookiegate.records.accesslog import AccessLog, decode
 from cookiegate.records.channels import spool_root
+from cookiegate.records.spool import parse_frames, segments
 from cookiegate.records.status import save_trusted_proxies
 from cookiegate.records.types import OUTCOMES, AccessRecord
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
@@ -129,3 +131,14 @@ def test_a_malformed_spooled_record_is_counted_and_the_others_stored(tmp_path: P
     sink.spool.append(b'["not", "an", "access", "record"]')  # checksummed but wrong: a writer bug, not a tear
     sink.log(scope_for("/after"), 200, 0, time.perf_counter_ns(), CONSENT, b"", None, None)
     assert [r.path for r in records(tmp_path)] == ["/before", "/after"]
+
+
+def test_headers_and_client_in_any_asgi_shape_are_recorded(tmp_path: Path) -> None:
+    sink = AccessLog(tmp_path / "access")
+    scope = {"type": "http", "method": "GET", "path": "/shapes", "headers": ([b"host", b"shop.example"],),
+             "client": ["192.0.2.9", 4321]}  # fmt: skip
+    sink.log(scope, 200, 5, time.perf_counter_ns(), no_consent("v1"), b"", None, None, "ok")
+    sink.close()
+    (payload,) = [p for path in segments(tmp_path / "access") for p in parse_frames(path.read_bytes(), sealed=True)[0]]
+    record = decode(payload, TrustedProxies(()))
+    assert (record.host, record.peer_ip, record.client_port) == ("shop.example", "192.0.2.9", 4321)

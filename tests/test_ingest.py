@@ -15,9 +15,9 @@ import pytest
 from cookiegate.consent import no_consent
 from cookiegate.records.accesslog import AccessLog
 from cookiegate.records.channels import spool_root
-from cookiegate.records.ingest import lock_is_free
+from cookiegate.records.ingest import Ingester, lock_is_free
 from cookiegate.records.status import read_status
-from tests.store_support import count_events, count_rows, serve, stored_paths, wait_for
+from tests.store_support import config, count_events, count_rows, serve, stored_paths, wait_for
 
 CONSENT = {"granted": ["analytics"], "under14": False, "method": "banner"}
 
@@ -149,3 +149,32 @@ def test_the_server_killed_leaves_its_ingester_to_stop_and_the_spool_to_the_next
                           capture_output=True, check=False, timeout=120).returncode == 0  # fmt: skip
     paths = stored_paths(data)
     assert sorted(p for p in paths if p.startswith("/r/") and p != "/r/warmup") == sorted(f"/r/{i}" for i in range(30))
+
+
+def test_a_quiet_site_is_ingested_in_batches_a_few_seconds_apart_and_a_busy_one_every_interval(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    sink = AccessLog(spool_root(data) / "access")
+    consent = no_consent("v1")
+
+    def serve_requests(count: int) -> None:
+        for i in range(count):
+            scope = {"type": "http", "method": "GET", "path": f"/q/{i}", "headers": [], "client": ("192.0.2.1", i)}
+            sink.log(scope, 200, 1, time.perf_counter_ns(), consent, b"", None, None, "ok")
+
+    ingester = Ingester(config(data))
+    try:
+        serve_requests(10)
+        assert ingester.drain(idle_shortcuts=True) == 10  # a new segment is read at once
+        # Quiet: no pass until the waiting batch is due (each idle pass is CPU the site pays for nothing).
+        assert 1.0 < ingester.next_wait() <= 5.0
+        serve_requests(5)
+        assert ingester.drain(idle_shortcuts=True) == 0, "a few records wait for their batch"
+        serve_requests(1000)  # more than a batch's bytes since the last pass: a busy site
+        assert ingester.drain(idle_shortcuts=True) == 1005
+        assert ingester.next_wait() == ingester.config.interval
+    finally:
+        sink.close()
+        ingester.close()
+    assert count_rows(data / "access.db") == 1015

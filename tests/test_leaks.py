@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cookiegate.leaks import MAX_KEYS, OTHER, LeakCounter, normalise_path
+import threading
+
+from cookiegate.leaks import MAX_KEYS, MAX_PENDING, OTHER, Direction, LeakCounter, normalise_path
 
 
 def test_counts_per_name_and_page() -> None:
@@ -42,3 +44,35 @@ def test_long_names_are_cut() -> None:
     counter.count_all("response", ("n" * 5000,), "/")
     ((_, name, _),) = counter.drain()
     assert len(name) <= 65
+
+
+def test_a_flood_of_distinct_pages_between_drains_is_still_counted_in_bounded_memory() -> None:
+    counter = LeakCounter()
+    for i in range(MAX_PENDING + 500):
+        counter.count_all("request", ("_fbp",), f"/p{i}x")
+    assert counter.pending_keys == MAX_PENDING
+    counts = counter.drain()
+    assert sum(counts.values()) == MAX_PENDING + 500  # nothing lost, only folded
+    assert counts[("request", OTHER, OTHER)] >= 500
+    assert counter.pending_keys == 0
+
+
+def test_notes_counted_while_another_thread_drains_are_never_lost() -> None:
+    counter = LeakCounter()
+    drained: list[dict[tuple[Direction, str, str], int]] = []
+    stop = threading.Event()
+
+    def drain_often() -> None:
+        while not stop.is_set():
+            drained.append(counter.drain())
+
+    thread = threading.Thread(target=drain_often)
+    thread.start()
+    try:
+        for _ in range(20_000):
+            counter.count_all("request", ("_fbp",), "/cart")
+    finally:
+        stop.set()
+        thread.join()
+    drained.append(counter.drain())
+    assert sum(d.get(("request", "_fbp", "/cart"), 0) for d in drained) == 20_000

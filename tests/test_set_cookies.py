@@ -5,13 +5,17 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cookiegate.cookies import UNSAFE_OCTETS, well_formed_pair
 from cookiegate.set_cookies import (
     MAX_EXPIRY_BYTES,
     expire_cookie,
     expiry_headers,
     is_deletion,
     set_cookie_name,
+    stated_name,
 )
 
 
@@ -76,3 +80,39 @@ def test_is_deletion(value: bytes, deletes: bool) -> None:
 @pytest.mark.parametrize("value", [b"_ga=1, _fbp=2", b"_ga=1 _fbp=2", b'_ga="1', b"_ga=\x00"])
 def test_a_folded_or_malformed_set_cookie_is_judged_as_the_empty_name(value: bytes) -> None:
     assert set_cookie_name(value) == b""
+
+
+def _spelled_out_is_deletion(value: bytes) -> bool:
+    """RFC 6265 §5.3 read plainly: split the attributes, the last Max-Age wins (the byte loops must agree)."""
+    found: bytes | None = None
+    for raw in value.split(b";")[1:]:
+        attribute = raw.lstrip()
+        if attribute[:7].lower() != b"max-age":
+            continue
+        rest = attribute[7:].lstrip()
+        if not rest:
+            found = b""
+        elif rest[:1] == b"=":
+            found = rest[1:].strip()
+    if found is None or not (found == b"0" or (found[:1] == b"-" and found[1:].isdigit())):
+        return False
+    if b"=" not in value.split(b";")[0]:
+        return False
+    return set_cookie_name(value) == stated_name(value)
+
+
+def _spelled_out_name(value: bytes) -> bytes:
+    name = stated_name(value)
+    pair = value.split(b";")[0]
+    if name and UNSAFE_OCTETS.search(pair.strip()) is not None:
+        return name if well_formed_pair(name, pair.partition(b"=")[2].strip()) else b""
+    return name
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"_ga", b"=", b";", b" ", b"\t", b"\x0b", b",", b'"', b"\\", b"\x00", b"\x7f",
+                                 b"\xe9", b"0", b"7", b"-", b"Max-Age", b"mAx-aGe", b"max-ag", b"Path=/"]),
+                max_size=14).map(b"".join))  # fmt: skip
+def test_the_byte_loops_read_set_cookie_as_the_rfc_spelled_out(value: bytes) -> None:
+    assert is_deletion(value) == _spelled_out_is_deletion(value)
+    assert set_cookie_name(value) == _spelled_out_name(value)

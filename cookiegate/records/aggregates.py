@@ -19,9 +19,9 @@ from cookiegate.records.spool import SpoolWriter
 _KEYS_PER_FRAME: Final = 1000
 
 
-#: Seconds between drains. Each request with a blocked cookie waits in ``leaks`` as a note of ~215 bytes
-#: until then: at 30 s the notes of the soak's 500 req/s swung the heap by ~1.3 MB every period, one cause of
-#: its RSS creep (issue #11, ``benchmarks/memory.py``); at 2 s it is ~90 KB, for a wake-up and an upsert.
+#: Seconds between drains. What waits in ``leaks`` until then is one count per distinct (blocked names, path);
+#: when it was a note per request, 30 s of the soak's 500 req/s swung the heap by ~1.3 MB every period, one
+#: cause of its RSS creep (issue #11, ``benchmarks/memory.py``). A drain is a wake-up and an upsert.
 FLUSH_INTERVAL_SECONDS: Final = 2.0
 
 

@@ -49,6 +49,8 @@ _IDLE_RECHECK_NS: Final = 5_000_000_000
 #: In the ``run`` loop, a segment that grew by less than this since its last pass waits up to
 #: ``_IDLE_RECHECK_NS`` for more; a busy site (~1000 records a second) is stored every pass as before.
 _BATCH_BYTES: Final = 64 * 1024
+#: The ``run`` loop's longest sleep on a quiet site: no later than a waiting batch is due anyway.
+_QUIET_WAIT: Final = _IDLE_RECHECK_NS / 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class Ingester:
         #: Per channel: (folder mtime, when listed, segments); per segment: the next time an unchanged one is opened.
         self._listings: dict[str, tuple[int, int, list[Path]]] = {}
         self._recheck_at: dict[tuple[str, str], int] = {}
+        #: The last pass found a segment grown by a whole batch: records arrive fast, pass every ``interval``.
+        self._busy = False
 
     # -- stores --------------------------------------------------------------------------------------
 
@@ -160,6 +164,7 @@ class Ingester:
         if not idle_shortcuts:
             self._listings.clear()
             self._recheck_at.clear()
+        self._busy = False
         self._refresh_proxies()
         stored = 0
         for channel in self._open():
@@ -198,8 +203,11 @@ class Ingester:
                 return 0
             # A little new data waits for more (up to the recheck time): the records are durable in the
             # spool already, and a pass's fixed cost (open, lock probe, transaction) is then shared by many.
-            if waiting < _BATCH_BYTES and time.monotonic_ns() < self._recheck_at.get(key, 0):
-                return waiting
+            if waiting < _BATCH_BYTES:
+                if time.monotonic_ns() < self._recheck_at.get(key, 0):
+                    return waiting
+            else:
+                self._busy = True
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -272,13 +280,27 @@ class Ingester:
                 if self.status.failing(exc, self._channels, retry_in=backoff):
                     logger.exception("ingest failed; records stay in the spool and are retried in %.1fs", backoff)
                 self.close()
-            stop.wait(backoff or self.config.interval)
+            stop.wait(backoff or self.next_wait())
         try:
             self.drain()  # what arrived during the last interval, so a clean stop leaves an empty spool
         except Exception:
             logger.warning("final drain failed; the spool is ingested at the next start", exc_info=True)
         self.status.ok(self._channels, stopped=True)
         self.close()
+
+    def next_wait(self) -> float:
+        """Seconds until the next pass: ``interval`` while records arrive fast, else until a batch is due.
+
+        On a quiet site every pass but the one that stores a batch only finds nothing due; each costs ~100k
+        instructions of this process (callgrind), so a site serving 30 requests a second paid ~3k per request
+        for passes that did nothing. Records are durable in the spool meanwhile, and reach the store no later
+        than the batching already allowed (``_IDLE_RECHECK_NS``); a stop is seen at once (``stop.wait``).
+        """
+        interval = self.config.interval
+        if self._busy or not self._recheck_at:
+            return interval if self._busy else max(interval, _QUIET_WAIT)
+        due = (min(self._recheck_at.values()) - time.monotonic_ns()) / 1e9
+        return min(max(interval, due), max(interval, _QUIET_WAIT))
 
     def _purge(self) -> None:
         for channel in self._channels:

