@@ -26,7 +26,7 @@ _ADMIT_WINDOW_SECONDS: Final = 86_400
 _MAX_NAME: Final = 64
 _MAX_PATH: Final = 128
 _MAX_SEGMENTS: Final = 4
-#: Distinct (names, page) notes held between two drains. The flusher drains every 2 s; without it (no access
+#: Distinct (names, page) notes held between two drains. The flusher drains every 10 s; without it (no access
 #: log) later notes fold into one ``OTHER`` note, so memory stays bounded either way.
 MAX_PENDING: Final = 10_000
 #: Segments that are ids, not pages: digits, hex/uuid-ish, long tokens with a digit.

@@ -17,9 +17,9 @@ def spooled(directory: Path) -> list[dict[str, object]]:
     return [orjson.loads(payload) for payloads in frames for payload in payloads]
 
 
-def test_pending_notes_are_drained_every_few_seconds_so_they_cannot_pile_up(tmp_path: Path) -> None:
-    # Each note waits in memory until a drain (issue #11: 30 s of notes swung the soak's heap by ~1.3 MB).
-    assert FLUSH_INTERVAL_SECONDS <= 2.0
+def test_pending_counts_leave_the_gate_process_within_seconds(tmp_path: Path) -> None:
+    # ``cookiegate report`` lags by at most one interval; what waits meanwhile is bounded (test_leaks.py).
+    assert FLUSH_INTERVAL_SECONDS <= 10.0
     leaks = LeakCounter()
     flusher = BlockedCookieFlusher(leaks, tmp_path / "aggregates", interval=0.05)
     flusher.start()

@@ -1,4 +1,4 @@
-"""Blocked-cookie counters leave the gate process through their own spool, every 2 s and at stop.
+"""Blocked-cookie counters leave the gate process through their own spool, every 10 s and at stop.
 
 They are for ``cookiegate report`` (which page leaks which cookie), not statutory data, so they go to the
 aggregates store, never into the access log (issue #10 item 2).
@@ -19,10 +19,11 @@ from cookiegate.records.spool import SpoolWriter
 _KEYS_PER_FRAME: Final = 1000
 
 
-#: Seconds between drains. What waits in ``leaks`` until then is one count per distinct (blocked names, path);
-#: when it was a note per request, 30 s of the soak's 500 req/s swung the heap by ~1.3 MB every period, one
-#: cause of its RSS creep (issue #11, ``benchmarks/memory.py``). A drain is a wake-up and an upsert.
-FLUSH_INTERVAL_SECONDS: Final = 2.0
+#: Seconds between drains: how far ``cookiegate report`` may lag. What waits in ``leaks`` until then is one
+#: count per distinct (blocked names, path), bounded (when it was a note per request, 30 s of the soak's
+#: 500 req/s swung the heap by ~1.3 MB every period: issue #11). Each drain costs ~40k instructions (a wake-up,
+#: the paths normalised, a spool frame, an upsert by the ingester), so a quiet site pays it per few requests.
+FLUSH_INTERVAL_SECONDS: Final = 10.0
 
 
 class BlockedCookieFlusher:
