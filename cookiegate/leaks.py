@@ -45,6 +45,14 @@ def normalise_path(path: str) -> str:
     return normal[:_MAX_PATH]
 
 
+#: Per direction: blocked names -> raw path -> requests (the names tuple is the verdict's own object).
+_Notes = dict[Direction, dict[tuple[str, ...], dict[str, int]]]
+
+
+def _no_notes() -> _Notes:
+    return {"request": {}, "response": {}}
+
+
 class LeakCounter:
     """Counts of ``(direction, cookie name, page)``; bounded so random names and paths cannot grow it.
 
@@ -57,8 +65,7 @@ class LeakCounter:
                  "pending_keys")  # fmt: skip
 
     def __init__(self) -> None:
-        #: Per direction: blocked names -> raw path -> requests (the names tuple is the verdict's own object).
-        self._pending: dict[Direction, dict[tuple[str, ...], dict[str, int]]] = {"request": {}, "response": {}}
+        self._pending = _no_notes()
         self.pending_keys = 0
         self._counts: Counter[tuple[Direction, str, str]] = Counter()
         self._admitted: set[tuple[Direction, str, str]] = set()
@@ -88,9 +95,9 @@ class LeakCounter:
         finally:
             self._notes_lock.release()
 
-    def _take_notes(self) -> dict[Direction, dict[tuple[str, ...], dict[str, int]]]:
+    def _take_notes(self) -> _Notes:
         with self._notes_lock:
-            notes, self._pending = self._pending, {"request": {}, "response": {}}
+            notes, self._pending = self._pending, _no_notes()
             self.pending_keys = 0
         return notes
 

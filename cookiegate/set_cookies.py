@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from cookiegate.cookies import UNSAFE_OCTETS, well_formed_pair
+from cookiegate.cookies import well_formed_pair
 
 _MAX_AGE: Final = b"max-age"
 _MAX_AGE_LENGTH: Final = len(_MAX_AGE)
@@ -67,16 +67,15 @@ def set_cookie_name(header_value: bytes) -> bytes:
     name = stated_name(header_value)
     if not name or _plain_pair(header_value):
         return name
-    pair = header_value[: _pair_end(header_value)]
-    if UNSAFE_OCTETS.search(pair.strip()) is not None and not well_formed_pair(name, pair.partition(b"=")[2].strip()):
-        # ``_ga=1, _fbp=2`` is one cookie to a browser but two to a client or proxy that splits folded
-        # headers on commas: judged as the empty name, which no policy calls necessary.
-        return b""
-    return name
+    # An unsafe byte in the pair: only a quoted value may hold one. ``_ga=1, _fbp=2`` is one cookie to a
+    # browser but two to a client or proxy that splits folded headers on commas: judged as the empty name,
+    # which no policy calls necessary.
+    value = header_value[: _pair_end(header_value)].partition(b"=")[2].strip()
+    return name if well_formed_pair(name, value) else b""
 
 
 def _plain_pair(header_value: bytes) -> bool:
-    """Whether the ``name=value`` pair, stripped, has no byte of ``UNSAFE_OCTETS`` (nearly every pair).
+    """Whether the ``name=value`` pair, stripped, has no byte of ``cookies.UNSAFE_OCTETS`` (nearly every pair).
 
     One byte loop; the search it spares (a slice, ``strip`` and a regex) cost ~3k instructions a header.
     """

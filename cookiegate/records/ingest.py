@@ -297,10 +297,13 @@ class Ingester:
         than the batching already allowed (``_IDLE_RECHECK_NS``); a stop is seen at once (``stop.wait``).
         """
         interval = self.config.interval
-        if self._busy or not self._recheck_at:
-            return interval if self._busy else max(interval, _QUIET_WAIT)
+        if self._busy:
+            return interval
+        longest = max(interval, _QUIET_WAIT)
+        if not self._recheck_at:
+            return longest
         due = (min(self._recheck_at.values()) - time.monotonic_ns()) / 1e9
-        return min(max(interval, due), max(interval, _QUIET_WAIT))
+        return min(max(interval, due), longest)
 
     def _purge(self) -> None:
         for channel in self._channels:
