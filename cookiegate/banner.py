@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import orjson
@@ -54,7 +55,7 @@ class Banner:
         self.pages = WholePages(self.forms)
         self.warned_compressed = False
 
-    def notice_unrewritable(self, headers: list[tuple[bytes, bytes]]) -> None:
+    def notice_unrewritable(self, headers: Iterable[Sequence[bytes]]) -> None:
         """Warn once, loudly, when an HTML page arrives compressed: no page can then carry the banner.
 
         Seen when compression runs inside the gate (Starlette's ``GZipMiddleware`` added before ``CookieGate``,

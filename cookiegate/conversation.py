@@ -48,7 +48,6 @@ class Conversation(RequestFacts):
     )  # fmt: skip
 
     def __init__(self, gate: CookieGate, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        self._started_ns = _perf_counter_ns()
         self._gate = gate
         self._scope = scope
         self._receive = receive
@@ -65,6 +64,8 @@ class Conversation(RequestFacts):
         self.is_api = path[: len(prefix)] == prefix and (len(path) == len(prefix) or path[len(prefix)] == "/")
         if not gate.started:
             gate.start_services()  # an app served without a lifespan: started by its first request
+        # The start of the record's duration: read only when there is an access log to write it to.
+        self._started_ns = _perf_counter_ns() if gate.services.access_log is not None else 0
         self.verdict = verdict = gate.verdicts.resolve(scope, self)
         if verdict.blocked:
             gate.services.leaks.count_all("request", verdict.blocked, path)

@@ -113,10 +113,15 @@ def without_volatile_values(header: bytes) -> bytes | None:
             if equals == size or header[equals] == 0x3B:
                 return None  # no "=": the value of a nameless cookie
             end = equals + 1
-            while end < size and header[end] != 0x3B:
+            while end < size:
+                # ``UNSAFE_OCTETS`` checked in the loop that finds the value's end: a regex search after it
+                # cost ~2k instructions more per header (callgrind), as much as the whole loop.
+                octet = header[end]
+                if octet == 0x3B:
+                    break
+                if octet <= 0x20 or octet in (0x7F, 0x22, 0x2C, 0x5C):  # a literal tuple: int compares
+                    return None
                 end += 1
-            if UNSAFE_OCTETS.search(header, equals + 1, end) is not None:
-                return None
             pieces.append(header[kept_from : equals + 1])
             kept_from = at = end
         at = header.find(VOLATILE_PREFIX, at + 1)

@@ -7,6 +7,7 @@ per-request object (``conversation.Conversation``) *is* a ``RequestFacts``, so a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class RequestFacts:
@@ -35,12 +36,17 @@ def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | No
     forwarded_for: bytes | None = None
     forwarded: bytes | None = None
     more_cookies: list[bytes] | None = None
-    for name, value in headers:
+    # Untyped pairs: ASGI allows any two-item sequence (a server may send lists), and a pair typed as a tuple
+    # compiles to a check that raises TypeError for a list. Read by index, the value only past the length test.
+    pairs: Iterable[Any] = headers
+    for pair in pairs:
+        name: bytes = pair[0]
         # Names arrive in lower case (ASGI). Most of the ~10 headers a browser sends fail this length test (a
         # literal tuple: compiled to int compares, no hashing): cookie, accept; sec-gpc, referer; forwarded;
         # user-agent; x-forwarded-for.
         if len(name) not in (6, 7, 9, 10, 15):
             continue
+        value: bytes = pair[1]
         if name == b"cookie":
             if cookie:
                 # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".

@@ -34,6 +34,9 @@ SCOPE_KEY: Final = "cookiegate"
 _CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
+#: A verdict cache key: the Cookie header alone for a visitor without GPC who is not a minor (nearly all; no
+#: tuple to build and hash per request), else the header with both flags. The two kinds never compare equal.
+VerdictKey = bytes | tuple[bytes, bool, bool]
 #: Longer headers are judged every time: caching them would let a few big headers fill memory.
 VERDICT_HEADER_LIMIT: Final = 4096
 #: Distinct cookie names whose category is remembered (random names cost a classification each).
@@ -136,14 +139,14 @@ class Verdicts:
         self.marketing = marketing or MarketingParams(policy.marketing_params)
         # Bounded by dropping the oldest entry, never by clearing: memory stays flat under a stream of new
         # visitors (issue #11). Reads go to the plain dicts.
-        self._verdict_cache: FifoCache[tuple[bytes, bool, bool], Verdict] = FifoCache(VERDICT_CACHE_SIZE)
+        self._verdict_cache: FifoCache[VerdictKey, Verdict] = FifoCache(VERDICT_CACHE_SIZE)
         self._verdicts = self._verdict_cache.entries
         self._shape_cache: FifoCache[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = FifoCache(
             VERDICT_CACHE_SIZE
         )
         self._shapes = self._shape_cache.entries
         #: Verdicts by header without its volatile values (a GA4 hit counter), when those values cannot matter.
-        self._steady_cache: FifoCache[tuple[bytes, bool, bool], Verdict] = FifoCache(VERDICT_CACHE_SIZE)
+        self._steady_cache: FifoCache[VerdictKey, Verdict] = FifoCache(VERDICT_CACHE_SIZE)
         self._steadies = self._steady_cache.entries
         self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
@@ -165,14 +168,16 @@ class Verdicts:
         (a few ``find`` calls instead of a parse), for verdicts that hand the app no volatile value; then its
         *shape*: the cookie names in order plus the consent cookie's value, which is all a verdict depends on.
         """
-        key = (cookie_header, gpc, minor)
+        key: VerdictKey = (cookie_header, gpc, minor) if gpc or minor else cookie_header
         verdict = self._verdicts.get(key)
         now = _time()
         if verdict is not None and now <= verdict.expires_at:
             return verdict
         cacheable = len(cookie_header) <= VERDICT_HEADER_LIMIT
         steady = without_volatile_values(cookie_header) if cacheable else None
-        steady_key = None if steady is None else (steady, gpc, minor)
+        steady_key: VerdictKey | None = None
+        if steady is not None:
+            steady_key = (steady, gpc, minor) if gpc or minor else steady
         if steady_key is not None:
             verdict = self._steadies.get(steady_key)
             if verdict is not None and now <= verdict.expires_at:
@@ -234,9 +239,10 @@ class Verdicts:
         read_request(scope["headers"], facts)
         hook = self.minor_hook
         minor = self.child_directed or (hook is not None and flagged_by_app(hook, scope))
-        verdict = self._verdicts.get((facts.cookie, facts.gpc, minor))
+        gpc = facts.gpc
+        verdict = self._verdicts.get((facts.cookie, gpc, minor) if gpc or minor else facts.cookie)
         if verdict is None or _time() > verdict.expires_at:
-            verdict = self.verdict(facts.cookie, facts.gpc, minor)
+            verdict = self.verdict(facts.cookie, gpc, minor)
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
         if verdict.kept is not None and self.enforce:  # report-only mode hands the app its header as sent

@@ -6,12 +6,14 @@ import sqlite3
 from pathlib import Path
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cookiegate.crypto import KeyRing, NamedKey
 from cookiegate.proxies import TrustedProxies
-from cookiegate.records.accesslog import decode, spooled_rows
+from cookiegate.records.accesslog import _direct_row, _parsed_rows, decode, spooled_rows
 from cookiegate.records.sealing import RecordSealer
-from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
+from cookiegate.records.types import ACCESS_COLUMNS, OUTCOMES, AccessRecord
 from cookiegate.stores.access_rows import record_of_row, row_of_record
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 
@@ -96,3 +98,31 @@ def test_a_schema_2_store_is_upgraded_and_reads_back_the_same_records(tmp_path: 
     finally:
         store.close()
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_a_direct_visitors_record_is_read_by_position_with_the_row_a_parse_gives() -> None:
+    record = payload(None, peer="2001:db8::7")
+    assert _direct_row(record) == (1_760_000_000_000, "2001:db8::7", "", record.decode())
+    assert _direct_row(payload("198.51.100.7")) is None  # forwarded: for the trusted proxies to resolve
+
+
+#: Strings made of the pieces that could fool a reader by position: quotes, escapes, separators, ``null``.
+_TEXT = st.lists(
+    st.sampled_from(['"', "\\", ",", "null", ",null,null,", "[", "]", "a", "é", "\x00", "1"]), max_size=8
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    ts_ms=st.one_of(st.integers(10**12, 10**13 - 1), st.integers(-(10**14), 10**14)),
+    peer=st.one_of(st.none(), st.ip_addresses().map(str), _TEXT),
+    path=_TEXT,
+    chains=st.tuples(st.one_of(st.none(), _TEXT), st.one_of(st.none(), _TEXT)),
+    outcome=st.one_of(st.sampled_from(OUTCOMES), _TEXT),
+)
+def test_any_record_gives_the_same_row_read_by_position_or_parsed(
+    ts_ms: int, peer: str | None, path: str, chains: tuple[str | None, str | None], outcome: str
+) -> None:
+    record = orjson.dumps([ts_ms, peer, 41000, "h", "GET", path, 200, 0, 1, "1.1", chains[0], chains[1], outcome])
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    assert spooled_rows([record], proxies) == _parsed_rows([record], proxies)

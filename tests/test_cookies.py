@@ -62,6 +62,11 @@ def test_pairs_past_the_cap_are_dropped_not_passed() -> None:
         (b"a=1; _ga_XYZ=GS1 1", None),  # a space in the value: malformed, judged in full
         (b'a=1; _ga_XYZ="q"', None),
         (b"a=1; _ga_XYZ; b=2", None),  # no "=": the value of a nameless cookie
+        (b"_ga_X=a,b", None),
+        (b"_ga_X=a\\b", None),
+        (b"_ga_X=a\x7fb; c=1", None),
+        (b"_ga_X=ab ; c=1", None),  # a space before the separator belongs to the value
+        (b"_ga_X=\xc3\xa9; c=1", b"_ga_X=; c=1"),  # octets past ASCII are judged with the header, as before
     ],
 )
 def test_volatile_values_are_cut_only_from_clean_ga4_pairs(header: bytes, steady: bytes | None) -> None:

@@ -28,3 +28,9 @@ def test_headers_it_does_not_read_leave_the_defaults_and_into_is_filled_in_place
     assert facts.cookie == b"" and not facts.gpc and not facts.wants_html
     assert facts.user_agent == b"" and facts.referer == b"" and facts.forwarded_for is None
     assert not read_request([(b"sec-gpc", b"0")]).gpc
+
+
+def test_pairs_that_are_lists_read_the_same_as_tuples() -> None:
+    headers = [[b"cookie", b"a=1"], (b"sec-gpc", b"1"), [b"accept", b"text/html"], [b"host", b"x"]]
+    facts = read_request(headers)  # type: ignore[arg-type]  # ASGI allows any two-item iterable
+    assert facts.cookie == b"a=1" and facts.gpc and facts.wants_html

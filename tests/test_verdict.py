@@ -123,7 +123,7 @@ def test_the_verdict_caches_stay_full_at_their_bounds_under_new_visitors() -> No
     assert len(cache._verdicts) == VERDICT_CACHE_SIZE
     assert len(cache._shapes) == VERDICT_CACHE_SIZE
     assert len(cache.categories) == CATEGORY_CACHE_SIZE
-    assert (b"x%d=1" % (VERDICT_CACHE_SIZE + 9), False, False) in cache._verdicts
+    assert b"x%d=1" % (VERDICT_CACHE_SIZE + 9) in cache._verdicts
 
 
 def test_resolve_edits_the_scope_in_place_only_where_needed() -> None:
@@ -157,3 +157,14 @@ def test_an_expired_cached_verdict_is_judged_again(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(time, "time", lambda: later)
     monkeypatch.setattr("cookiegate.verdict._time", lambda: later)  # the module's own alias of time.time
     assert cache.verdict(header, False, False).consent.granted == frozenset({"necessary"})
+
+
+def test_one_header_gets_its_own_verdict_with_gpc_and_as_a_minor_in_either_order() -> None:
+    header = b"cookiegate=" + token("functional", "analytics", "targeting") + b"; _fbp=fb.1.2; session=a"
+    for order in ((False, False), (True, False), (False, True)), ((False, True), (True, False), (False, False)):
+        cache = verdicts()
+        results = {(gpc, minor): cache.verdict(header, gpc, minor) for gpc, minor in order}
+        assert results[(False, False)].blocked == ()  # accept all, no GPC: the app gets everything
+        assert results[(True, False)].blocked == ("_fbp",)  # GPC: no targeting
+        assert results[(False, True)].blocked == ("_fbp",)  # a minor: no targeting
+        assert not results[(True, False)].consent.granted & {"targeting"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -85,6 +86,10 @@ def _ingest(args: argparse.Namespace, clock: Clock) -> int:
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+        # This process only ingests, and what start-up allocated (modules, settings) lives until it exits.
+        # Frozen, the collector never walks it again: a full collection costs what recent passes allocated,
+        # not the whole heap (that walk made ~1k instructions per stored record, callgrind).
+        gc.freeze()
         ingester.run(stop, parent_pid=args.parent_pid)
         return 0
     finally:

@@ -24,6 +24,7 @@ from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
 from cookiegate.stores import sqlite_files as files
 from cookiegate.stores.access_rows import ROW_COLUMNS, AccessRow, record_of_row, row_of_record, rows_of_records
 from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult
+from cookiegate.stores.sqlite_insert import insert_rows
 from cookiegate.stores.sqlite_purge import purge_partitions
 
 #: 2: the statutory record set only (consent state, User-Agent and blocked cookies moved out) plus ``outcome``.
@@ -31,7 +32,6 @@ from cookiegate.stores.sqlite_purge import purge_partitions
 SCHEMA_VERSION: Final = 3
 ACCESS_DDL: Final = "ts_ms INTEGER NOT NULL, client_ip TEXT, client TEXT NOT NULL, record TEXT NOT NULL"
 COLUMN_LIST: Final = ", ".join(ROW_COLUMNS)
-_PLACEHOLDERS: Final = ", ".join("?" * len(ROW_COLUMNS))
 _V2_COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 #: ``None`` bound through an adapter that returns it unchanged. Without one, the sqlite3 module looks for
 #: ``__adapt__``/``__conform__`` on every ``None`` parameter and builds an AttributeError message each time
@@ -55,7 +55,6 @@ class SQLiteAccessStore:
         self._lock = threading.Lock()
         self._partitions: dict[date, tuple[str, int, int]] = {}
         self._day: tuple[int, int, date] = (0, 0, date.min)
-        self._insert_sql: dict[date, str] = {}
         # Only a new or older file is migrated: a reader (history, CLI) never takes the write lock for it.
         if files.check_schema(self._conn, path, SCHEMA_VERSION) < SCHEMA_VERSION:
             self.migrate()
@@ -125,7 +124,7 @@ class SQLiteAccessStore:
             rows = (
                 row_of_record(AccessRecord._make(r)) for r in self._conn.execute(f"SELECT {_V2_COLUMNS} FROM {table}")
             )
-            self._conn.executemany(f"INSERT INTO {table}_v3 ({COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", list(rows))
+            insert_rows(self._conn, f"{table}_v3", ROW_COLUMNS, list(rows))
             self._conn.execute(f"DROP TABLE {table}")
             self._conn.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
 
@@ -134,7 +133,6 @@ class SQLiteAccessStore:
             date.fromisoformat(day): (name, start, end)
             for day, name, start, end in self._conn.execute("SELECT day, name, start_ms, end_ms FROM partitions")
         }
-        self._insert_sql.clear()
 
     def close(self) -> None:
         with self._lock:
@@ -150,10 +148,8 @@ class SQLiteAccessStore:
         self._day = (start, end, day)
         return day
 
-    def _insert_for(self, day: date) -> str:
-        sql = self._insert_sql.get(day)
-        if sql is not None:
-            return sql
+    def _table_for(self, day: date) -> str:
+        """The day's table, created (and listed in ``partitions``) on its first row."""
         known = self._partitions.get(day)
         if known is None:
             _, start, end = seoul_day(seoul_midnight(day))
@@ -164,8 +160,7 @@ class SQLiteAccessStore:
                 (day.isoformat(), name, start, end),
             )
             known = self._partitions[day] = (name, start, end)
-        sql = self._insert_sql[day] = f"INSERT INTO {known[0]} ({COLUMN_LIST}) VALUES ({_PLACEHOLDERS})"
-        return sql
+        return known[0]
 
     def _by_day(self, rows: Sequence[AccessRow]) -> dict[date, Sequence[AccessRow]]:
         """``rows`` grouped by Seoul day; a batch within one day (nearly all) costs two C-level scans."""
@@ -189,7 +184,7 @@ class SQLiteAccessStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for day, batch in by_day.items():
-                    self._conn.executemany(self._insert_for(day), batch)
+                    insert_rows(self._conn, self._table_for(day), ROW_COLUMNS, batch)
                 self._conn.execute(files.SPOOL_PROGRESS_UPSERT, (segment, offset))
                 self._conn.execute("COMMIT")
             except BaseException:
