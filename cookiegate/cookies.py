@@ -24,8 +24,9 @@ MAX_COOKIE_PAIRS: Final = 180
 # A compiled class search is ~3x cheaper than two ``bytes.translate`` copies (Set-Cookie runs it per header).
 UNSAFE_OCTETS: Final = re.compile(rb'[\x00-\x20\x7f",\\]')
 _UNSAFE_QUOTED: Final = re.compile(rb'[\x00-\x1f\x7f",\\]')
-#: ``UNSAFE_OCTETS`` without the space (that one is checked per pair: spaces around a pair are allowed).
-_UNSAFE_BUT_SPACE: Final = _UNSAFE_QUOTED
+#: ``UNSAFE_OCTETS`` without the space (that one is checked per pair: spaces around a pair are allowed), as the
+#: bytes ``translate`` deletes: a regex search of a 370-byte header cost ~20k instructions, this ~6k (callgrind).
+_UNSAFE_BUT_SPACE: Final = bytes([*range(0x20), 0x7F, 0x22, 0x2C, 0x5C])
 
 
 class CookieHeader(NamedTuple):
@@ -45,11 +46,15 @@ def parse_cookie_header(header: bytes) -> CookieHeader:
     too), so it is named ``b""``. Names stay bytes (invalid UTF-8 included): the gate classifies them through
     a bytes-keyed cache and decodes only the names it blocks.
     """
+    # One check of the whole header instead of one or two per pair: with none of these bytes anywhere, a
+    # pair without a space is well-formed as it stands (a browser's header almost always is).
+    clean = len(header.translate(None, _UNSAFE_BUT_SPACE)) == len(header)
+    if clean:
+        browser = _browser_pairs(header)
+        if browser is not None:
+            return browser
     pairs: list[tuple[bytes, bytes]] = []
     dropped = 0
-    # One search of the whole header instead of one or two per pair: with none of these bytes anywhere, a
-    # pair without a space is well-formed as it stands (a browser's header almost always is).
-    clean = _UNSAFE_BUT_SPACE.search(header) is None
     chunks = header.split(b";", MAX_COOKIE_PAIRS * 2)
     if len(chunks) > MAX_COOKIE_PAIRS * 2:
         dropped += 1  # the unsplit remainder: judged by nobody, so passed to nobody
@@ -70,6 +75,36 @@ def parse_cookie_header(header: bytes) -> CookieHeader:
             pairs.append((name, pair))
         else:
             dropped += 1
+    return CookieHeader(pairs, dropped)
+
+
+def _browser_pairs(header: bytes) -> CookieHeader | None:
+    """The pairs of a clean header in the layout browsers send (pairs joined by exactly ``"; "``, no other
+    space), or None for any other layout, which ``parse_cookie_header`` then splits the general way.
+
+    The same pairs, cap and drop count as the general way, for half its cost (callgrind): every pair is
+    well-formed as it stands, so a bounded split and a scan for each name's ``=`` are all it takes.
+    """
+    separators = header.count(b";")
+    if header.count(b"; ") != separators or header.count(b" ") != separators:
+        return None
+    pairs: list[tuple[bytes, bytes]] = []
+    dropped = 0
+    chunks = header.split(b"; ", MAX_COOKIE_PAIRS * 2)
+    if len(chunks) > MAX_COOKIE_PAIRS * 2:
+        dropped += 1  # the unsplit remainder, as in the general split
+        chunks.pop()
+    for pair in chunks:
+        if not pair:  # "a=1; ; b=2": an empty chunk, skipped as in the general split
+            continue
+        if len(pairs) >= MAX_COOKIE_PAIRS:
+            dropped += 1
+            continue
+        at = 0
+        size = len(pair)
+        while at < size and pair[at] != 0x3D:  # "="
+            at += 1
+        pairs.append((pair[:at] if at < size else b"", pair))  # no "=": a nameless cookie's value
     return CookieHeader(pairs, dropped)
 
 

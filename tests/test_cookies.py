@@ -5,9 +5,12 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cookiegate.cookies import (
     MAX_COOKIE_PAIRS,
+    _browser_pairs,
     cookie_pairs,
     pair_value,
     parse_cookie_header,
@@ -71,3 +74,27 @@ def test_pairs_past_the_cap_are_dropped_not_passed() -> None:
 )
 def test_volatile_values_are_cut_only_from_clean_ga4_pairs(header: bytes, steady: bytes | None) -> None:
     assert without_volatile_values(header) == steady
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([b"a", b"_ga", b"=", b"==", b"1", b"; ", b";", b" ", b"\t", b'"', b",", b"\xc3"]), max_size=14
+    )
+)
+def test_a_browser_shaped_header_splits_as_the_general_way_does(pieces: list[bytes]) -> None:
+    header = b"".join(pieces)
+    # A trailing ";" adds only an empty chunk, and sends the header down the general split.
+    assert parse_cookie_header(header) == parse_cookie_header(header + b";")
+
+
+def test_a_browsers_header_takes_the_split_on_separators() -> None:
+    header = b"cookiegate=tok.sig; _ga=GA1.1.1.2; lang=ko; =nameless; flag"
+    assert _browser_pairs(header) == parse_cookie_header(header + b";")
+    assert _browser_pairs(b"a=1;b=2") is None and _browser_pairs(b"a=1 ; b=2") is None
+
+
+@pytest.mark.parametrize("count", [MAX_COOKIE_PAIRS, MAX_COOKIE_PAIRS + 1, 2 * MAX_COOKIE_PAIRS + 5, 4000])
+def test_a_long_browser_header_is_capped_and_counted_as_the_general_way_does(count: int) -> None:
+    header = b"; ".join(b"n%d=v" % i for i in range(count))
+    assert _browser_pairs(header) == parse_cookie_header(header + b";")
