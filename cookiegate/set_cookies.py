@@ -158,7 +158,7 @@ def is_deletion(header_value: bytes) -> bool:
 
     What ``Max-Age`` says depends on the attributes alone (after the pair's ";"), and an app sends the same
     few attribute strings with a new value each time (``Max-Age=7776000; Path=/; SameSite=lax``): their
-    answer is cached, so a blocked tracker costs a ``partition`` and a lookup, not a scan (~0.7k instead of
+    answer is cached, so a blocked tracker costs a ``partition`` and a lookup, not a scan (~1.8k instead of
     ~2.1k instructions, callgrind). Only the pair checks of an actual deletion run every time.
     """
     attributes = header_value.partition(b";")[2]
