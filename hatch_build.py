@@ -32,6 +32,7 @@ HOT_PATH = (
     "cookiegate/cookies.py",
     "cookiegate/set_cookies.py",
     "cookiegate/request_facts.py",
+    "cookiegate/judge.py",
     "cookiegate/verdict.py",
     "cookiegate/response.py",
     "cookiegate/conversation.py",

@@ -8,21 +8,15 @@ HTTP requests and WebSocket handshakes resolve through the same ``Verdicts.resol
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Final
 
 from starlette.types import Scope
 
 from cookiegate.bounded import FifoCache
-from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentCodec, narrow
-from cookiegate.cookies import (
-    VOLATILE_PREFIX,
-    CookieHeader,
-    pair_value,
-    parse_cookie_header,
-    without_volatile_values,
-)
+from cookiegate.consent import Consent, ConsentCodec
+from cookiegate.cookies import VOLATILE_PREFIX, parse_cookie_header, without_volatile_values
+from cookiegate.judge import CONSENT_COOKIE_BYTES, Verdict, judge
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
 from cookiegate.request_facts import RequestFacts, read_request
@@ -31,7 +25,6 @@ __all__ = ["SCOPE_KEY", "RequestFacts", "Verdict", "Verdicts", "get_consent", "j
 
 #: Where the resolved ``Consent`` lives in the scope the app gets (``get_consent`` reads it).
 SCOPE_KEY: Final = "cookiegate"
-_CONSENT_COOKIE_BYTES: Final = CONSENT_COOKIE.encode("ascii")
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
 #: A verdict cache key: the Cookie header alone for a visitor without GPC who is not a minor (nearly all; no
@@ -44,57 +37,8 @@ CATEGORY_CACHE_SIZE: Final = 4096
 _time = time.time  # not Final: tests move the clock through this name
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What one Cookie header means for one visitor: consent, names to block, the header the app gets.
-
-    ``kept`` is the Cookie header the app receives when something is ``blocked`` (None: the header stays as
-    sent, so one verdict serves every header with the same cookie names).
-    """
-
-    consent: Consent
-    blocked: tuple[str, ...]
-    kept: bytes | None
-    expires_at: float
-
-
 #: A judged verdict and its blocked names as raw bytes, stored per header shape.
 _Shape = tuple[Verdict, frozenset[bytes]]
-
-
-def judge(
-    cookie_header: bytes,
-    *,
-    gpc: bool,
-    minor: bool,
-    category_of: Callable[[bytes], Category],
-    decode: Callable[[bytes], Consent | None],
-    default: Consent,
-    expires_at: Callable[[Consent], float],
-    pairs: CookieHeader | None = None,
-) -> Verdict:
-    """Decide what a Cookie header may carry for this visitor (pure: the callables do the lookups).
-
-    Works on raw bytes: no name is decoded unless it is blocked. ``pairs`` is
-    ``parse_cookie_header(cookie_header)`` when the caller has it already. ``kept`` is None when the app may
-    get the header as it is; it is rebuilt from the well-formed pairs whenever anything was blocked or dropped
-    as malformed, so the app's parser, whichever it is, finds only names the gate judged.
-    """
-    parsed = parse_cookie_header(cookie_header) if pairs is None else pairs
-    judged: list[tuple[bytes, bytes, Category]] = []
-    stored: Consent | None = None
-    for name, pair in parsed.pairs:
-        # The first consent cookie that verifies wins: a sibling subdomain can toss in a second cookie of
-        # the same name (cookie tossing) but cannot sign one.
-        if stored is None and name == _CONSENT_COOKIE_BYTES:
-            stored = decode(pair_value(pair))
-        judged.append((name, pair, category_of(name)))
-    consent = narrow(stored or default, gpc=gpc, minor=minor)
-    granted = consent.granted
-    blocked = tuple(name.decode("latin-1") for name, _, category in judged if category not in granted)
-    rebuild = blocked or parsed.dropped
-    kept = b"; ".join(pair for _, pair, category in judged if category in granted) if rebuild else None
-    return Verdict(consent, blocked, kept, expires_at(consent))
 
 
 class Verdicts:
@@ -198,7 +142,7 @@ class Verdicts:
         pairs = parsed.pairs
         shape_key = (
             tuple([name for name, _ in pairs]),
-            tuple([pair for name, pair in pairs if name == _CONSENT_COOKIE_BYTES]),
+            tuple([pair for name, pair in pairs if name == CONSENT_COOKIE_BYTES]),
             gpc,
             minor,
         )

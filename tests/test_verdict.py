@@ -1,4 +1,4 @@
-"""The request side: one header scan, the pure ``judge``, its bounded caches and the scope the app gets."""
+"""The request side: one header scan, the bounded caches around ``judge`` and the scope the app gets."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import time
 import pytest
 
 from cookiegate.consent import ConsentCodec, new_consent, no_consent
-from cookiegate.policy import Category, Policy
+from cookiegate.policy import Policy
 from cookiegate.verdict import (
     CATEGORY_CACHE_SIZE,
     VERDICT_CACHE_SIZE,
     RequestFacts,
     Verdicts,
     get_consent,
-    judge,
 )
 
 KEY = "verdict-test-key-0123456789abcdef"
@@ -29,22 +28,6 @@ def verdicts() -> Verdicts:
 def token(*granted: str, under14: bool = False) -> bytes:
     codec = ConsentCodec([KEY], version=POLICY.version, max_age_seconds=3600)
     return codec.encode(new_consent(granted, version=POLICY.version, under14=under14)).encode()
-
-
-def test_judge_is_pure_and_keeps_only_granted_pairs_in_order() -> None:
-    categories: dict[bytes, Category] = {b"session": "necessary", b"_ga": "analytics", b"_fbp": "targeting"}
-    verdict = judge(
-        b"_fbp=1; session=a; _ga=2",
-        gpc=False,
-        minor=False,
-        category_of=categories.__getitem__,
-        decode=lambda _: None,
-        default=no_consent("v"),
-        expires_at=lambda _: float("inf"),
-    )
-    assert verdict.blocked == ("_fbp", "_ga")
-    assert verdict.kept == b"session=a"
-    assert verdict.consent.granted == frozenset({"necessary"})
 
 
 def test_judge_narrows_accept_all_for_gpc() -> None:
