@@ -27,14 +27,19 @@ __all__ = ["SCOPE_KEY", "RequestFacts", "Verdict", "Verdicts", "get_consent", "j
 SCOPE_KEY: Final = "cookiegate"
 #: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
-#: A verdict cache key: the Cookie header alone for a visitor without GPC who is not a minor (nearly all; no
-#: tuple to build and hash per request), else the header with both flags. The two kinds never compare equal.
 VerdictKey = bytes | tuple[bytes, bool, bool]
 #: Longer headers are judged every time: caching them would let a few big headers fill memory.
 VERDICT_HEADER_LIMIT: Final = 4096
 #: Distinct cookie names whose category is remembered (random names cost a classification each).
 CATEGORY_CACHE_SIZE: Final = 4096
 _time = time.time  # not Final: tests move the clock through this name
+
+
+def verdict_key(cookie_header: bytes, gpc: bool, minor: bool) -> VerdictKey:
+    """A verdict-cache key: the header alone for a visitor without GPC who is not a minor (nearly all: no
+    tuple to build and hash per request), else the header with both flags. The two kinds never compare equal.
+    """
+    return (cookie_header, gpc, minor) if gpc or minor else cookie_header
 
 
 #: A judged verdict and its blocked names as raw bytes, stored per header shape.
@@ -112,16 +117,14 @@ class Verdicts:
         (a few ``find`` calls instead of a parse), for verdicts that hand the app no volatile value; then its
         *shape*: the cookie names in order plus the consent cookie's value, which is all a verdict depends on.
         """
-        key: VerdictKey = (cookie_header, gpc, minor) if gpc or minor else cookie_header
+        key = verdict_key(cookie_header, gpc, minor)
         verdict = self._verdicts.get(key)
         now = _time()
         if verdict is not None and now <= verdict.expires_at:
             return verdict
         cacheable = len(cookie_header) <= VERDICT_HEADER_LIMIT
         steady = without_volatile_values(cookie_header) if cacheable else None
-        steady_key: VerdictKey | None = None
-        if steady is not None:
-            steady_key = (steady, gpc, minor) if gpc or minor else steady
+        steady_key = None if steady is None else verdict_key(steady, gpc, minor)
         if steady_key is not None:
             verdict = self._steadies.get(steady_key)
             if verdict is not None and now <= verdict.expires_at:
@@ -183,10 +186,9 @@ class Verdicts:
         read_request(scope["headers"], facts)
         hook = self.minor_hook
         minor = self.child_directed or (hook is not None and flagged_by_app(hook, scope))
-        gpc = facts.gpc
-        verdict = self._verdicts.get((facts.cookie, gpc, minor) if gpc or minor else facts.cookie)
+        verdict = self._verdicts.get(verdict_key(facts.cookie, facts.gpc, minor))
         if verdict is None or _time() > verdict.expires_at:
-            verdict = self.verdict(facts.cookie, gpc, minor)
+            verdict = self.verdict(facts.cookie, facts.gpc, minor)
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
         if verdict.kept is not None and self.enforce:  # report-only mode hands the app its header as sent

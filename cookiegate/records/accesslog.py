@@ -141,14 +141,11 @@ def spooled_rows(payloads: Sequence[bytes], proxies: TrustedProxies) -> list[Acc
     forwarding headers is resolved through the trusted proxies (its ``client`` column then says whom they
     named). Raises ``ValueError`` if any payload is malformed; the caller then goes one by one.
     """
-    if not _COMPILED:
-        try:
-            return _parsed_rows(payloads, proxies)
-        except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
-            raise ValueError("malformed access record in the batch") from exc
     rows: list[AccessRow] = []
     others: list[bytes] = []
     try:
+        if not _COMPILED:
+            return _parsed_rows(payloads, proxies)
         for payload in payloads:
             row = _direct_row(payload)
             if row is None:
