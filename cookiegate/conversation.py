@@ -65,10 +65,10 @@ class Conversation(RequestFacts):
         if not gate.started:
             gate.start_services()  # an app served without a lifespan: started by its first request
         # The start of the record's duration: read only when there is an access log to write it to.
-        self._started_ns = _perf_counter_ns() if gate.services.access_log is not None else 0
+        self._started_ns = _perf_counter_ns() if gate.access_log is not None else 0
         self.verdict = verdict = gate.verdicts.resolve(scope, self)
         if verdict.blocked:
-            gate.services.leaks.count_all("request", verdict.blocked, path)
+            gate.leaks.count_all("request", verdict.blocked, path)
 
     def _gate_headers(self, message: Message, expire: bool) -> Head:
         """Gate ``message["headers"]`` for this visitor: the headers to send (``rewritten`` when they are not the
@@ -84,10 +84,10 @@ class Conversation(RequestFacts):
         verdicts = gate.verdicts
         consent = self.verdict.consent
         head = rewrite_head(
-            headers, consent.granted, verdicts.category, expiries, verdicts.categories, enforce=gate.enforce
+            headers, consent.granted, verdicts.category_of, expiries, verdicts.categories, enforce=gate.enforce
         )
         if head.dropped:
-            gate.services.leaks.count_all("response", head.dropped, self._scope["path"])
+            gate.leaks.count_all("response", head.dropped, self._scope["path"])
         signed: Consent | None = None  # a state the gate signs itself (signed_states.py)
         if head.flagged_minor and not consent.under14:
             signed = remembered_minor(consent)
@@ -103,7 +103,7 @@ class Conversation(RequestFacts):
 
     def _log(self, outcome: Outcome, status: int) -> None:
         self.logged = True
-        access_log = self._gate.services.access_log
+        access_log = self._gate.access_log
         if access_log is not None:
             access_log.log(
                 self._scope,

@@ -86,6 +86,10 @@ class CookieGate:
             retention_months=config.retention_months,
             trusted_proxies=config.trusted_proxies,
         )
+        # Read on every request: native attributes here, not a generic attribute lookup on ``Services`` each
+        # time (each is a probe of CPython's type-attribute cache, and a collision there costs ~300 more).
+        self.access_log = self.services.access_log
+        self.leaks = self.services.leaks
         self.api = ConsentAPI(
             policy=policy,
             codec=self.codec,

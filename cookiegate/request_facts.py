@@ -37,16 +37,20 @@ def read_request(headers: Iterable[tuple[bytes, bytes]], into: RequestFacts | No
     forwarded: bytes | None = None
     more_cookies: list[bytes] | None = None
     # Untyped pairs: ASGI allows any two-item sequence (a server may send lists), and a pair typed as a tuple
-    # compiles to a check that raises TypeError for a list. Read by index, the value only past the length test.
+    # compiles to a check that raises TypeError for a list. A tuple (every server we know) is read by position
+    # natively; anything else by generic indexing, ~100 instructions a header more (callgrind).
     pairs: Iterable[Any] = headers
     for pair in pairs:
-        name: bytes = pair[0]
+        if isinstance(pair, tuple):
+            name: bytes = pair[0]
+            value: bytes = pair[1]
+        else:
+            name, value = pair[0], pair[1]
         # Names arrive in lower case (ASGI). Most of the ~10 headers a browser sends fail this length test (a
         # literal tuple: compiled to int compares, no hashing): cookie, accept; sec-gpc, referer; forwarded;
         # user-agent; x-forwarded-for.
         if len(name) not in (6, 7, 9, 10, 15):
             continue
-        value: bytes = pair[1]
         if name == b"cookie":
             if cookie:
                 # A browser sends one Cookie header; HTTP/2 may split it, and RFC 9113 §8.2.3 says join with "; ".

@@ -102,6 +102,9 @@ def test_inlined_set_cookie_name_agrees_with_cookies_module() -> None:
         (b"Set-Cookie", b"set-cookie"),
         (b"SET-COOKIE", b"set-cookie"),
         (b"Content-Encoding", b"content-encoding"),
+        (b"CONTENT-ENCODING", b"content-encoding"),
+        (b"set-cookiE", b"set-cookie"),  # the last letter's case too, not only the first's
+        (b"Sex-cookie", None),  # first and last letters agree: the whole name still decides
         (b"content-language", None),  # the length of content-encoding, another header
         (b"etag", None),  # the length of vary
         (b"X-Cookiegate-Minor", b"x-cookiegate-minor"),
