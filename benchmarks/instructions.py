@@ -59,6 +59,10 @@ GOOGLEBOT: Final = b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.
 IDENTITIES_PER_KIND: Final = 40
 #: A GA4 ``_ga_<id>`` cookie carries the session's hit counter: its value changes every few page views.
 GA4_EVERY: Final = 3
+#: CPython's type-attribute cache (4,096 slots, indexed by type version tag and the name's address) falls back
+#: to this on a miss, ~300 instructions each. Which lookups collide depends on the memory layout, so any change
+#: anywhere can add or remove a few misses per request: counted and printed, so a figure can be read with it.
+TYPE_CACHE_MISS: Final = "find_name_in_mro"
 #: How long to wait for the ingest process under valgrind (starting Python there takes ~30-60 s).
 INGEST_WAIT_S: Final = 900.0
 
@@ -249,22 +253,22 @@ def _child_command(variant: str, cases: list[Case]) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--cases", encode_cases(cases)]
 
 
-def per_request(variant: str, cases: list[Case], work: Path, env: dict[str, str]) -> dict[str, float]:
-    """Instructions per request of every case: ``(I(large) - I(small)) / (large - small)`` over whole runs.
+def per_request(variant: str, cases: list[Case], work: Path, env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Instructions and type-cache misses per request of every case: ``(I(large) - I(small)) / (large - small)``.
 
     Each count is a fresh process tree under callgrind with ``--trace-children=yes``, so the gate's ingest
     process (a child of the server) is counted with the server; every process writes its own file
     (``%p``) and the totals are summed. Start-up, imports and the lifespan cancel in the difference.
     """
-    figures: dict[str, float] = {}
+    figures: dict[str, tuple[float, float]] = {}
     for name, kind, small, extra in cases:
-        totals = [_run_total(variant, (name, kind, 0, count), work, env) for count in (small, small + extra)]
-        figures[name] = (totals[1] - totals[0]) / extra
+        runs = [_run_total(variant, (name, kind, 0, count), work, env) for count in (small, small + extra)]
+        figures[name] = ((runs[1][0] - runs[0][0]) / extra, (runs[1][1] - runs[0][1]) / extra)
     return figures
 
 
-def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> int:
-    """Instructions of one whole run serving ``case``, summed over the processes it started."""
+def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> tuple[int, int]:
+    """Instructions of one whole run serving ``case`` and its type-cache misses, summed over its processes."""
     folder = work / f"{variant}-{case[0]}-{case[3]}"
     folder.mkdir(parents=True)
     command = [
@@ -283,15 +287,37 @@ def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> int
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    total = 0
+    total = misses = 0
     for dumped in folder.glob("callgrind.*"):
-        for line in dumped.read_text(errors="replace").splitlines():
-            if line.startswith(("summary:", "totals:")):
-                total += int(line.split()[1])
-                break
+        instructions, calls = read_callgrind(dumped.read_text(errors="replace"), TYPE_CACHE_MISS)
+        total += instructions
+        misses += calls
     if not total:
         raise RuntimeError(f"no callgrind totals in {folder}")
-    return total
+    return total, misses
+
+
+def read_callgrind(text: str, function: str) -> tuple[int, int]:
+    """A callgrind output file's total instructions, and how many calls it records into ``function``.
+
+    Called functions are named ``cfn=(id) name`` the first time and ``cfn=(id)`` after (name compression);
+    each ``calls=N …`` line belongs to the ``cfn`` line before it.
+    """
+    total = calls = 0
+    ids: dict[str, str] = {}
+    callee = ""
+    for line in text.splitlines():
+        if line.startswith(("summary:", "totals:")) and not total:
+            total = int(line.split()[1])
+        elif line.startswith(("cfn=", "fn=")):
+            ref, _, name = line.partition("=")[2].partition(" ")
+            if name:
+                ids[ref] = name
+            if line.startswith("cfn="):
+                callee = ids.get(ref, ref) if ref.startswith("(") else line[4:]
+        elif line.startswith("calls=") and callee == function:
+            calls += int(line[6:].split()[0])
+    return total, calls
 
 
 def native_us(variant: str, cases: list[Case], repeats: int, env: dict[str, str], work: Path) -> dict[str, float]:
@@ -357,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind_small": args.kind_small,
         "kind_large": args.kind_large,
         "instructions": {},
+        "type_cache_misses": {},
         "us": {},
     }
     with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
@@ -366,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                 zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), env), variants), strict=True)
             )
             for name, *_ in cases:
-                results["instructions"][name] = {v: counted[v][name] for v in variants}
+                results["instructions"][name] = {v: counted[v][name][0] for v in variants}
+                results["type_cache_misses"][name] = {v: counted[v][name][1] for v in variants}
         if not args.no_time:
             timed = {v: native_us(v, cases, 5, env, Path(tmp)) for v in variants}
             for name, *_ in cases:
@@ -374,6 +402,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
     if results["instructions"]:
         table(f"instructions per request (callgrind, {args.build} build)", results["instructions"], "Ir")
+        table(
+            "type-attribute cache misses per request (CPython find_name_in_mro calls, ~300 Ir each; layout luck)",
+            results["type_cache_misses"],
+            "",
+        )
     if results["us"]:
         table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")

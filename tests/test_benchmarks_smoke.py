@@ -123,3 +123,28 @@ def test_a_benchmark_child_refuses_a_build_it_was_not_asked_for(monkeypatch: pyt
         builds.check_build()
     monkeypatch.setenv(builds.EXPECT_ENV, loaded)
     builds.check_build()
+
+
+def test_callgrind_totals_and_calls_into_one_function_are_read_through_name_compression() -> None:
+    instructions = load("instructions")
+    dumped = "\n".join(
+        [
+            "events: Ir",
+            "fn=(1) _PyType_Lookup",
+            "cfn=(2) find_name_in_mro",
+            "calls=3 0x10",
+            "5 40",
+            "cfn=(3) other",
+            "calls=7 0x20",
+            "fn=(4) PyObject_GenericGetAttr",
+            "cfn=(2)",
+            "calls=4 0x10",
+            "fn=(2)",
+            "cfn=(1)",
+            "calls=9 0x30",
+            "totals: 12345",
+        ]
+    )
+
+    assert instructions.read_callgrind(dumped, "find_name_in_mro") == (12345, 7)
+    assert instructions.read_callgrind(dumped, "_PyType_Lookup") == (12345, 9)
