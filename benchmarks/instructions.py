@@ -1,13 +1,16 @@
 """Instructions per request (valgrind callgrind) on the benchmark visitor mix, in process, through the demo shop.
 
     .venv/bin/python benchmarks/instructions.py [--out DIR] [--small 1000 --large 3000] [--kinds] [--no-time]
-                                                [--build compiled|source]
+                                                [--build compiled|source] [--layouts 3]
 
 Wall-clock figures on a shared 2-core machine move by 10-30 % from run to run; an instruction count does not.
 Each variant (bare shop, gate without access log, gate with access log) serves a deterministic request sequence
 in a fresh ``python`` under ``valgrind --tool=callgrind --trace-children=yes`` (the gate's ingest process
 counts too). The method is ``(I(large) - I(small)) / (large - small)`` over two whole runs of ``small`` and
-``large`` requests: start-up (imports, building the app, the lifespan) cancels out. ``--kinds`` repeats this
+``large`` requests: start-up (imports, building the app, the lifespan) cancels out. Each figure is the median
+over ``--layouts`` memory layouts (the same build imported through other paths, ``layout_envs``): which
+type-attribute lookups collide in CPython's cache depends on the layout and moves one figure by a few k
+instructions per request (a column beside counts those misses). ``--kinds`` repeats this
 per visitor kind (shorter runs, home page only) and ``--no-time`` skips the native CPU µs (process time,
 median of 5) printed beside. ``--build`` picks what is measured (builds.py): the compiled wheel a site installs
 (default; built first, ~1 minute) or the source tree.
@@ -253,24 +256,48 @@ def _child_command(variant: str, cases: list[Case]) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--cases", encode_cases(cases)]
 
 
-def per_request(variant: str, cases: list[Case], work: Path, env: dict[str, str]) -> dict[str, tuple[float, float]]:
-    """Instructions and type-cache misses per request of every case: ``(I(large) - I(small)) / (large - small)``.
+def per_request(
+    variant: str, cases: list[Case], work: Path, layouts: list[dict[str, str]]
+) -> dict[str, list[tuple[float, float]]]:
+    """Instructions and type-cache misses per request of every case, once per layout (``layout_envs``).
 
-    Each count is a fresh process tree under callgrind with ``--trace-children=yes``, so the gate's ingest
-    process (a child of the server) is counted with the server; every process writes its own file
-    (``%p``) and the totals are summed. Start-up, imports and the lifespan cancel in the difference.
+    Each count is ``(I(large) - I(small)) / (large - small)`` over two fresh process trees under callgrind with
+    ``--trace-children=yes``, so the gate's ingest process (a child of the server) is counted with the server;
+    every process writes its own file (``%p``) and the totals are summed. Start-up, imports and the lifespan
+    cancel in the difference.
     """
-    figures: dict[str, tuple[float, float]] = {}
+    figures: dict[str, list[tuple[float, float]]] = {}
     for name, kind, small, extra in cases:
-        runs = [_run_total(variant, (name, kind, 0, count), work, env) for count in (small, small + extra)]
-        figures[name] = ((runs[1][0] - runs[0][0]) / extra, (runs[1][1] - runs[0][1]) / extra)
+        figures[name] = []
+        for index, env in enumerate(layouts):
+            runs = [
+                _run_total(variant, (name, kind, 0, count), work / f"layout{index}", env)
+                for count in (small, small + extra)
+            ]
+            figures[name].append(((runs[1][0] - runs[0][0]) / extra, (runs[1][1] - runs[0][1]) / extra))
     return figures
+
+
+def layout_envs(env: dict[str, str], count: int, work: Path) -> list[dict[str, str]]:
+    """``count`` environments that import the same build through different paths (symbolic links).
+
+    The path is in every module's ``__file__`` and in ``sys.path``: another path lays memory out differently,
+    and with it which type-attribute lookups collide in CPython's cache (``TYPE_CACHE_MISS``). One layout can
+    cost a variant a few k instructions per request that the next does not, so a figure is the median of several.
+    """
+    build = Path(env["PYTHONPATH"])
+    envs = [env]
+    for index in range(1, count):
+        link = work / f"build-layout{index}"
+        link.symlink_to(build, target_is_directory=True)
+        envs.append({**env, "PYTHONPATH": str(link)})
+    return envs
 
 
 def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> tuple[int, int]:
     """Instructions of one whole run serving ``case`` and its type-cache misses, summed over its processes."""
     folder = work / f"{variant}-{case[0]}-{case[3]}"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True)  # ``work`` is one layout's folder: several runs share it
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -348,6 +375,26 @@ def table(title: str, rows: dict[str, dict[str, float]], unit: str) -> None:
         )
 
 
+def median_of(runs: list[tuple[float, float]], at: int) -> float:
+    return statistics.median(run[at] for run in runs)
+
+
+def spread(rows: dict[str, dict[str, list[float]]]) -> None:
+    """Each variant's lowest and highest figure over the layouts, beside the medians of the table."""
+    print("\nover the layouts (lowest - highest)")
+    for name, figures in rows.items():
+        cells = "".join(f"{min(runs):>14,.0f}-{max(runs):<10,.0f}" for runs in figures.values())
+        print(f"{name:<16}{cells}")
+
+
+def misses(rows: dict[str, dict[str, float]]) -> None:
+    """The type-cache misses per request beside the table: read with the figures, not as a target."""
+    print("\ntype-attribute cache misses per request (CPython find_name_in_mro calls, ~300 Ir each; layout luck)")
+    print(f"{'':<16}" + "".join(f"{v:>14}" for v in VARIANTS))
+    for name, figures in rows.items():
+        print(f"{name:<16}" + "".join(f"{figures.get(v, float('nan')):>14,.1f}" for v in VARIANTS))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="folder for instructions.json (default: a new temp dir)")
@@ -357,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind-small", type=int, default=200)
     parser.add_argument("--kind-large", type=int, default=600)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--layouts", type=int, default=3, help="memory layouts per figure, the median reported (layout_envs)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once")
     parser.add_argument("--no-time", action="store_true", help="skip the native µs timing")
     parser.add_argument(
@@ -383,18 +433,22 @@ def main(argv: list[str] | None = None) -> int:
         "kind_small": args.kind_small,
         "kind_large": args.kind_large,
         "instructions": {},
+        "layouts": args.layouts,
+        "instructions_by_layout": {},
         "type_cache_misses": {},
         "us": {},
     }
     with tempfile.TemporaryDirectory(prefix="cookiegate-callgrind-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         env = {**os.environ, **prepare(args.build, Path(tmp))}
         if not args.time_only:
+            layouts = layout_envs(env, args.layouts, Path(tmp))
             counted = dict(
-                zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), env), variants), strict=True)
+                zip(variants, pool.map(lambda v: per_request(v, cases, Path(tmp), layouts), variants), strict=True)
             )
             for name, *_ in cases:
-                results["instructions"][name] = {v: counted[v][name][0] for v in variants}
-                results["type_cache_misses"][name] = {v: counted[v][name][1] for v in variants}
+                results["instructions"][name] = {v: median_of(counted[v][name], 0) for v in variants}
+                results["type_cache_misses"][name] = {v: median_of(counted[v][name], 1) for v in variants}
+                results["instructions_by_layout"][name] = {v: [f[0] for f in counted[v][name]] for v in variants}
         if not args.no_time:
             timed = {v: native_us(v, cases, 5, env, Path(tmp)) for v in variants}
             for name, *_ in cases:
@@ -402,11 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "instructions.json").write_text(json.dumps(results, indent=2) + "\n")
     if results["instructions"]:
         table(f"instructions per request (callgrind, {args.build} build)", results["instructions"], "Ir")
-        table(
-            "type-attribute cache misses per request (CPython find_name_in_mro calls, ~300 Ir each; layout luck)",
-            results["type_cache_misses"],
-            "",
-        )
+        spread(results["instructions_by_layout"])
+        misses(results["type_cache_misses"])
     if results["us"]:
         table("CPU µs per request (native, median of 5; noisy)", results["us"], "µs")
     print(f"\nwrote {out / 'instructions.json'}")

@@ -124,19 +124,34 @@ VOLATILE_PREFIX: Final = b"_ga_"
 _VOLATILE_LENGTH: Final = len(VOLATILE_PREFIX)
 
 
+#: A header cut around its volatile values: the pieces between them (each ends with a volatile name's "=",
+#: the last is the rest of the header), and the values, in order.
+VolatileCut = tuple[list[bytes], list[bytes]]
+
+
 def without_volatile_values(header: bytes) -> bytes | None:
     """``header`` with the values of its volatile cookies cut out, or None when it has none.
 
     Two headers with the same result differ only in those values, so they carry the same names and the same
     consent cookie. None too when such a value is not plain cookie-octets (RFC 6265 §4.1.1): the caller then
-    judges the header in full, which drops that pair as malformed. The header is scanned by ``find`` (C speed)
-    and only the bytes around a match by Python loops: this runs whenever a visitor's exact header is new.
+    judges the header in full, which drops that pair as malformed.
+    """
+    cut = cut_volatile_values(header)
+    return None if cut is None else b"".join(cut[0])
+
+
+def cut_volatile_values(header: bytes) -> VolatileCut | None:
+    """``header`` cut around its volatile values (see ``VolatileCut``), or None as ``without_volatile_values``.
+
+    The header is scanned by ``find`` (C speed) and only the bytes around a match by Python loops: this runs
+    whenever a visitor's exact header is new.
     """
     at = header.find(VOLATILE_PREFIX)
     if at == -1:
         return None
     size = len(header)
     pieces: list[bytes] = []
+    values: list[bytes] = []
     kept_from = 0
     while at != -1:
         before = at
@@ -159,12 +174,22 @@ def without_volatile_values(header: bytes) -> bytes | None:
                     return None
                 end += 1
             pieces.append(header[kept_from : equals + 1])
+            values.append(header[equals + 1 : end])
             kept_from = at = end
         at = header.find(VOLATILE_PREFIX, at + 1)
     if not pieces:
         return None
     pieces.append(header[kept_from:])
-    return b"".join(pieces)
+    return pieces, values
+
+
+def with_volatile_values(pieces: list[bytes], values: list[bytes]) -> bytes:
+    """The header ``cut_volatile_values`` cut into ``pieces``, with ``values`` put back between them."""
+    parts = [pieces[0]]
+    for at in range(len(values)):
+        parts.append(values[at])
+        parts.append(pieces[at + 1])
+    return b"".join(parts)
 
 
 def cookie_pairs(header: bytes) -> list[tuple[bytes, bytes]]:

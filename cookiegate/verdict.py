@@ -15,7 +15,7 @@ from starlette.types import Scope
 
 from cookiegate.bounded import FifoCache
 from cookiegate.consent import Consent, ConsentCodec
-from cookiegate.cookies import VOLATILE_PREFIX, parse_cookie_header, without_volatile_values
+from cookiegate.cookies import VOLATILE_PREFIX, cut_volatile_values, parse_cookie_header, with_volatile_values
 from cookiegate.judge import CONSENT_COOKIE_BYTES, Verdict, judge
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
@@ -44,6 +44,9 @@ def verdict_key(cookie_header: bytes, gpc: bool, minor: bool) -> VerdictKey:
 
 #: A judged verdict and its blocked names as raw bytes, stored per header shape.
 _Shape = tuple[Verdict, frozenset[bytes]]
+#: A verdict whose ``kept`` carries volatile values, and that ``kept`` cut around them: another header of the
+#: same steady form gets the same verdict with its own values put back.
+_Template = tuple[Verdict, list[bytes]]
 
 
 class Verdicts:
@@ -55,6 +58,8 @@ class Verdicts:
         "_shapes",
         "_steadies",
         "_steady_cache",
+        "_template_cache",
+        "_templates",
         "_verdict_cache",
         "_verdicts",
         "categories",
@@ -98,6 +103,9 @@ class Verdicts:
         #: Verdicts by header without its volatile values (a GA4 hit counter), when those values cannot matter.
         self._steady_cache: FifoCache[VerdictKey, Verdict] = FifoCache(VERDICT_CACHE_SIZE)
         self._steadies = self._steady_cache.entries
+        #: The same for verdicts that hand the app volatile values (GPC or a child: something else blocked).
+        self._template_cache: FifoCache[VerdictKey, _Template] = FifoCache(VERDICT_CACHE_SIZE)
+        self._templates = self._template_cache.entries
         self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
         self.categories = self._category_cache.entries
@@ -118,8 +126,9 @@ class Verdicts:
 
         A GA4 ``_ga_<id>`` cookie changes value on every page view (it carries a hit counter), so a visitor's
         exact header rarely repeats. First the exact header; then the header without its volatile values
-        (a few ``find`` calls instead of a parse), for verdicts that hand the app no volatile value; then its
-        *shape*: the cookie names in order plus the consent cookie's value, which is all a verdict depends on.
+        (a few ``find`` calls instead of a parse): the same verdict, its ``kept`` given this header's own
+        values where it carries any (``_remember_steady``); then its *shape*: the cookie names in order plus
+        the consent cookie's value, which is all a verdict depends on.
         """
         key = verdict_key(cookie_header, gpc, minor)
         verdict = self._verdicts.get(key)
@@ -127,21 +136,40 @@ class Verdicts:
         if verdict is not None and now <= verdict.expires_at:
             return verdict
         cacheable = len(cookie_header) <= VERDICT_HEADER_LIMIT
-        steady = without_volatile_values(cookie_header) if cacheable else None
-        steady_key = None if steady is None else verdict_key(steady, gpc, minor)
-        if steady_key is not None:
+        cut = cut_volatile_values(cookie_header) if cacheable else None
+        steady_key = None if cut is None else verdict_key(b"".join(cut[0]), gpc, minor)
+        if steady_key is not None and cut is not None:
             verdict = self._steadies.get(steady_key)
+            if verdict is None:
+                template = self._templates.get(steady_key)
+                if template is not None:
+                    known = template[0]
+                    kept = with_volatile_values(template[1], cut[1])
+                    verdict = Verdict(known.consent, known.blocked, kept, known.expires_at)
             if verdict is not None and now <= verdict.expires_at:
                 self._verdict_cache.put(key, verdict)
                 return verdict
         verdict = self._judge(cookie_header, gpc, minor, now, cacheable)
         if cacheable:
             self._verdict_cache.put(key, verdict)  # bounded: a flood of distinct headers costs a parse each
-            if steady_key is not None and (verdict.kept is None or verdict.kept.find(VOLATILE_PREFIX) == -1):
-                # A header that differs only in volatile values means the same, and the app gets the same
-                # header too: the one sent (nothing blocked or dropped), or one without any volatile pair.
-                self._steady_cache.put(steady_key, verdict)
+            if steady_key is not None and cut is not None:
+                self._remember_steady(steady_key, verdict, cut[1])
         return verdict
+
+    def _remember_steady(self, steady_key: VerdictKey, verdict: Verdict, values: list[bytes]) -> None:
+        """Keep ``verdict`` for every header that differs from this one only in its volatile ``values``.
+
+        Such a header means the same, and the app gets the same header too, with that header's own values:
+        the one sent (nothing blocked or dropped), one without any volatile pair, or (a template) this
+        ``kept`` with the values put back, when it carries every volatile value of the header, in order.
+        """
+        kept = verdict.kept
+        if kept is None or kept.find(VOLATILE_PREFIX) == -1:
+            self._steady_cache.put(steady_key, verdict)
+            return
+        kept_cut = cut_volatile_values(kept)
+        if kept_cut is not None and kept_cut[1] == values:
+            self._template_cache.put(steady_key, (verdict, kept_cut[0]))
 
     def _judge(self, cookie_header: bytes, gpc: bool, minor: bool, now: float, cacheable: bool) -> Verdict:
         """``judge`` behind the shape cache: the cookie names in order and the consent cookie's value."""

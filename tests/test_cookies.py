@@ -12,8 +12,10 @@ from cookiegate.cookies import (
     MAX_COOKIE_PAIRS,
     _browser_pairs,
     cookie_pairs,
+    cut_volatile_values,
     pair_value,
     parse_cookie_header,
+    with_volatile_values,
     without_volatile_values,
 )
 
@@ -74,6 +76,22 @@ def test_pairs_past_the_cap_are_dropped_not_passed() -> None:
 )
 def test_volatile_values_are_cut_only_from_clean_ga4_pairs(header: bytes, steady: bytes | None) -> None:
     assert without_volatile_values(header) == steady
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([b"_ga_", b"_ga", b"X", b"=", b"1.2", b"; ", b";", b" ", b",", b"\xc3"]), max_size=12))
+def test_a_cut_header_comes_back_whole_and_takes_other_values_in_their_places(pieces: list[bytes]) -> None:
+    header = b"".join(pieces)
+    cut = cut_volatile_values(header)
+    if cut is None:
+        assert without_volatile_values(header) is None
+        return
+    fixed, values = cut
+    assert len(fixed) == len(values) + 1 and b"".join(fixed) == without_volatile_values(header)
+    assert with_volatile_values(fixed, values) == header
+    other = with_volatile_values(fixed, [b"v%d" % n for n in range(len(values))])
+    assert without_volatile_values(other) == without_volatile_values(header)
+    assert cut_volatile_values(other) == (fixed, [b"v%d" % n for n in range(len(values))])
 
 
 @settings(max_examples=2000, deadline=None)

@@ -8,6 +8,7 @@ import pytest
 
 from cookiegate.consent import ConsentCodec, new_consent, no_consent
 from cookiegate.policy import Policy
+from cookiegate.policy_toml import default_mapping
 from cookiegate.verdict import (
     CATEGORY_CACHE_SIZE,
     VERDICT_CACHE_SIZE,
@@ -82,6 +83,41 @@ def test_a_childs_ga4_hit_counter_reuses_the_verdict_that_blocks_it() -> None:
     adult = consent_cookie + b"; _fbp=1; _ga_XYZ=GS1.1.%b"
     cache.verdict(adult % b"1", False, False)
     assert cache.verdict(adult % b"2", False, False).kept == consent_cookie + b"; _ga_XYZ=GS1.1.2"
+
+
+def test_a_ga4_hit_counter_the_app_gets_beside_a_blocked_cookie_keeps_its_own_value_on_every_view() -> None:
+    cache = verdicts()
+    consent_cookie = b"cookiegate=" + token("functional", "analytics", "targeting")
+    header = consent_cookie + b"; session=a; _fbp=1; _ga_A=GS1.1.%b; lang=ko; _ga_B=GS1.1.%b"
+    first = cache.verdict(header % (b"1", b"9"), True, False)  # GPC: the targeting _fbp is blocked
+    assert first.blocked == ("_fbp",)
+    for hits in (b"2", b"3", b"2", b"40"):
+        verdict = cache.verdict(header % (hits, b"9" + hits), True, False)
+        assert verdict.blocked is first.blocked and verdict.consent is first.consent
+        assert verdict.kept == consent_cookie + b"; session=a; _ga_A=GS1.1.%b; lang=ko; _ga_B=GS1.1.9%b" % (
+            hits,
+            hits,
+        )
+    # The same steady form with a value a ";"-splitter and SimpleCookie read differently: judged in full.
+    folded = cache.verdict(header % (b"5,IDE=1", b"9"), True, False)
+    assert folded.kept is not None and b"IDE" not in folded.kept and b"_ga_A" not in folded.kept
+    # Without GPC the same header is another verdict: nothing blocked, the header as sent.
+    assert cache.verdict(header % (b"6", b"9"), False, False).kept is None
+
+
+def test_a_blocked_ga4_cookie_beside_a_kept_one_gets_each_header_its_own_values() -> None:
+    mapping = default_mapping()
+    rules = {key: list(patterns) for key, patterns in mapping.get("cookies", {}).items()}
+    rules.setdefault("targeting", []).append("_ga_ADS")  # a site's own rule: this stream is advertising
+    policy = Policy.from_mapping({**mapping, "cookies": rules})
+    codec = ConsentCodec([KEY], version=policy.version, max_age_seconds=3600)
+    cache = Verdicts(policy, codec, no_consent(policy.version))
+    consent_cookie = b"cookiegate=" + token("functional", "analytics", "targeting")
+    header = consent_cookie + b"; _ga_ADS=GS1.1.%b; _ga_A=GS1.1.%b"
+    for hits in (b"1", b"2", b"3"):
+        verdict = cache.verdict(header % (b"7" + hits, hits), True, False)  # GPC: _ga_ADS blocked, _ga_A kept
+        assert verdict.blocked == ("_ga_ADS",)
+        assert verdict.kept == consent_cookie + b"; _ga_A=GS1.1.%b" % hits
 
 
 def test_a_shape_never_hands_one_visitors_cookies_to_another() -> None:

@@ -95,4 +95,5 @@ def test_app_setting_thousands_of_blocked_cookies(tmp_path: Path) -> None:
     run(gate, http_scope())
     outcome, calls = run_counting_calls(gate, http_scope(headers=[(b"cookie", random_cookie_header(300, 1))]))
     assert_holds(outcome, NONE)
-    assert calls <= 15 * len(set_cookies) + 10_000, "a bounded number of calls per Set-Cookie the app sends"
+    # Linear, not a speed target: 16 per header is the rewrite's ~15 calls (interpreted build) and a margin.
+    assert calls <= 16 * len(set_cookies) + 10_000, "a bounded number of calls per Set-Cookie the app sends"
