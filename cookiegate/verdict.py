@@ -19,7 +19,7 @@ from cookiegate.cookies import VOLATILE_PREFIX, cut_volatile_values, parse_cooki
 from cookiegate.judge import CONSENT_COOKIE_BYTES, Verdict, judge
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app
 from cookiegate.policy import Category, Policy
-from cookiegate.request_facts import RequestFacts, read_request
+from cookiegate.request_facts import RequestFacts, read_request, without_cookie_headers
 
 __all__ = ["SCOPE_KEY", "RequestFacts", "Verdict", "Verdicts", "get_consent", "judge", "read_request"]
 
@@ -224,7 +224,7 @@ class Verdicts:
         consent = verdict.consent
         scope[SCOPE_KEY] = consent
         if verdict.kept is not None and self.enforce:  # report-only mode hands the app its header as sent
-            headers = [pair for pair in scope["headers"] if pair[0] != b"cookie"]
+            headers = without_cookie_headers(scope["headers"])
             if verdict.kept:
                 headers.append((b"cookie", verdict.kept))
             scope["headers"] = headers

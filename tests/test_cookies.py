@@ -116,3 +116,15 @@ def test_a_browsers_header_takes_the_split_on_separators() -> None:
 def test_a_long_browser_header_is_capped_and_counted_as_the_general_way_does(count: int) -> None:
     header = b"; ".join(b"n%d=v" % i for i in range(count))
     assert _browser_pairs(header) == parse_cookie_header(header + b";")
+
+
+@pytest.mark.parametrize("octet", range(256))
+def test_a_volatile_value_is_cut_only_when_every_octet_is_a_cookie_octet(octet: int) -> None:
+    header = b"_ga_X=a" + bytes([octet]) + b"b; c=1"
+    unsafe = octet <= 0x20 or octet in (0x7F, 0x22, 0x2C, 0x5C)  # RFC 6265 §4.1.1 cookie-octet excludes these
+    if octet == 0x3B:  # ";" ends the value: "b" is the next (nameless) pair
+        assert without_volatile_values(header) == b"_ga_X=;b; c=1"
+    elif unsafe:
+        assert without_volatile_values(header) is None
+    else:
+        assert without_volatile_values(header) == b"_ga_X=; c=1"

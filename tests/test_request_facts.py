@@ -1,8 +1,10 @@
-"""``read_request``: the request headers the gate reads, in one pass."""
+"""``read_request``: the request headers the gate reads, in one pass; and the header list without the Cookie header."""
 
 from __future__ import annotations
 
-from cookiegate.request_facts import RequestFacts, read_request
+from typing import Any
+
+from cookiegate.request_facts import RequestFacts, read_request, without_cookie_headers
 
 
 def test_read_request_joins_split_cookie_headers_and_reads_gpc_and_html() -> None:
@@ -34,3 +36,18 @@ def test_pairs_that_are_lists_read_the_same_as_tuples() -> None:
     headers = [[b"cookie", b"a=1"], (b"sec-gpc", b"1"), [b"accept", b"text/html"], [b"host", b"x"]]
     facts = read_request(headers)  # type: ignore[arg-type]  # ASGI allows any two-item iterable
     assert facts.cookie == b"a=1" and facts.gpc and facts.wants_html
+
+
+def test_without_cookie_headers_keeps_every_other_header_in_order_whatever_the_pair_type() -> None:
+    headers: list[Any] = [
+        (b"host", b"shop.example"),
+        (b"cookie", b"a=1"),
+        [b"accept", b"text/html"],
+        [b"cookie", b"b=2"],
+        (b"cookies", b"not the Cookie header"),
+    ]
+    assert without_cookie_headers(headers) == [
+        (b"host", b"shop.example"),
+        [b"accept", b"text/html"],
+        (b"cookies", b"not the Cookie header"),
+    ]
