@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from cookiegate.bounded import FifoCache
-from cookiegate.cookies import well_formed_pair
+from cookiegate.cookies import VALUE_OCTETS, well_formed_pair
 
 _MAX_AGE: Final = b"max-age"
 _MAX_AGE_LENGTH: Final = len(_MAX_AGE)
@@ -87,9 +87,10 @@ def _plain_pair(header_value: bytes) -> bool:
     seen = gap = False  # a byte other than whitespace seen; whitespace after it
     for at in range(len(header_value)):
         byte = header_value[at]
-        if byte == 0x3B:  # ";": the end of the pair
+        kind = VALUE_OCTETS[byte]
+        if kind == 1:  # ";": the end of the pair
             return True
-        if byte <= 0x20 or byte in (0x7F, 0x22, 0x2C, 0x5C):  # a literal tuple: compiled to int compares
+        if kind == 2:  # a space or an unsafe byte
             if not _is_space(byte):
                 return False  # a control byte, a quote, a comma or a backslash
             gap = seen

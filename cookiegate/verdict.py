@@ -44,9 +44,9 @@ def verdict_key(cookie_header: bytes, gpc: bool, minor: bool) -> VerdictKey:
 
 #: A judged verdict and its blocked names as raw bytes, stored per header shape.
 _Shape = tuple[Verdict, frozenset[bytes]]
-#: A verdict whose ``kept`` carries volatile values, and that ``kept`` cut around them: another header of the
-#: same steady form gets the same verdict with its own values put back.
-_Template = tuple[Verdict, list[bytes]]
+#: A verdict kept by steady form, and its ``kept`` cut around the volatile values when it carries them (another
+#: header of that form gets them back with its own values); None: the verdict serves as it is.
+_Steady = tuple[Verdict, list[bytes] | None]
 
 
 class Verdicts:
@@ -58,8 +58,6 @@ class Verdicts:
         "_shapes",
         "_steadies",
         "_steady_cache",
-        "_template_cache",
-        "_templates",
         "_verdict_cache",
         "_verdicts",
         "categories",
@@ -100,12 +98,9 @@ class Verdicts:
             VERDICT_CACHE_SIZE
         )
         self._shapes = self._shape_cache.entries
-        #: Verdicts by header without its volatile values (a GA4 hit counter), when those values cannot matter.
-        self._steady_cache: FifoCache[VerdictKey, Verdict] = FifoCache(VERDICT_CACHE_SIZE)
+        #: Verdicts by header without its volatile values (a GA4 hit counter): ``_remember_steady``.
+        self._steady_cache: FifoCache[VerdictKey, _Steady] = FifoCache(VERDICT_CACHE_SIZE)
         self._steadies = self._steady_cache.entries
-        #: The same for verdicts that hand the app volatile values (GPC or a child: something else blocked).
-        self._template_cache: FifoCache[VerdictKey, _Template] = FifoCache(VERDICT_CACHE_SIZE)
-        self._templates = self._template_cache.entries
         self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
         self.categories = self._category_cache.entries
@@ -137,39 +132,41 @@ class Verdicts:
             return verdict
         cacheable = len(cookie_header) <= VERDICT_HEADER_LIMIT
         cut = cut_volatile_values(cookie_header) if cacheable else None
-        steady_key = None if cut is None else verdict_key(b"".join(cut[0]), gpc, minor)
-        if steady_key is not None and cut is not None:
-            verdict = self._steadies.get(steady_key)
-            if verdict is None:
-                template = self._templates.get(steady_key)
-                if template is not None:
-                    known = template[0]
-                    kept = with_volatile_values(template[1], cut[1])
+        steady_key: VerdictKey | None = None
+        values: list[bytes] = []
+        if cut is not None:
+            steady_key = verdict_key(b"".join(cut[0]), gpc, minor)
+            values = cut[1]
+            steady = self._steadies.get(steady_key)
+            if steady is not None and now <= steady[0].expires_at:
+                known, kept_pieces = steady
+                verdict = known
+                if kept_pieces is not None:
+                    kept = with_volatile_values(kept_pieces, values)
                     verdict = Verdict(known.consent, known.blocked, kept, known.expires_at)
-            if verdict is not None and now <= verdict.expires_at:
                 self._verdict_cache.put(key, verdict)
                 return verdict
         verdict = self._judge(cookie_header, gpc, minor, now, cacheable)
         if cacheable:
             self._verdict_cache.put(key, verdict)  # bounded: a flood of distinct headers costs a parse each
-            if steady_key is not None and cut is not None:
-                self._remember_steady(steady_key, verdict, cut[1])
+            if steady_key is not None:
+                self._remember_steady(steady_key, verdict, values)
         return verdict
 
     def _remember_steady(self, steady_key: VerdictKey, verdict: Verdict, values: list[bytes]) -> None:
         """Keep ``verdict`` for every header that differs from this one only in its volatile ``values``.
 
         Such a header means the same, and the app gets the same header too, with that header's own values:
-        the one sent (nothing blocked or dropped), one without any volatile pair, or (a template) this
+        the one sent (nothing blocked or dropped), one without any volatile pair, or this
         ``kept`` with the values put back, when it carries every volatile value of the header, in order.
         """
         kept = verdict.kept
         if kept is None or kept.find(VOLATILE_PREFIX) == -1:
-            self._steady_cache.put(steady_key, verdict)
+            self._steady_cache.put(steady_key, (verdict, None))
             return
         kept_cut = cut_volatile_values(kept)
         if kept_cut is not None and kept_cut[1] == values:
-            self._template_cache.put(steady_key, (verdict, kept_cut[0]))
+            self._steady_cache.put(steady_key, (verdict, kept_cut[0]))
 
     def _judge(self, cookie_header: bytes, gpc: bool, minor: bool, now: float, cacheable: bool) -> Verdict:
         """``judge`` behind the shape cache: the cookie names in order and the consent cookie's value."""
