@@ -17,6 +17,7 @@ from cookiegate.records.accesslog import AccessLog
 from cookiegate.records.channels import spool_root
 from cookiegate.records.ingest import Ingester, lock_is_free
 from cookiegate.records.status import read_status
+from cookiegate.records.supervisor import INGEST_NICENESS
 from tests.store_support import config, count_events, count_rows, serve, stored_paths, wait_for
 
 CONSENT = {"granted": ["analytics"], "under14": False, "method": "banner"}
@@ -149,6 +150,18 @@ def test_the_server_killed_leaves_its_ingester_to_stop_and_the_spool_to_the_next
                           capture_output=True, check=False, timeout=120).returncode == 0  # fmt: skip
     paths = stored_paths(data)
     assert sorted(p for p in paths if p.startswith("/r/") and p != "/r/warmup") == sorted(f"/r/{i}" for i in range(30))
+
+
+def test_the_gates_own_ingester_yields_the_core_to_the_server(tmp_path: Path) -> None:
+    """Its batches would otherwise queue the requests that arrive meanwhile on a shared core (a logged site's p99)."""
+    data = tmp_path / "data"
+    with serve(tmp_path, data) as (server, _):
+        wait_for(lambda: (read_status(data) or {}).get("state") == "ok", what="the ingester to start")
+        ingester = int((read_status(data) or {})["pid"])  # type: ignore[call-overload]
+        niceness = os.getpriority(os.PRIO_PROCESS, ingester)
+        server_niceness = os.getpriority(os.PRIO_PROCESS, server.pid)
+
+    assert niceness == min(19, server_niceness + INGEST_NICENESS)
 
 
 def test_a_quiet_site_is_ingested_in_batches_a_few_seconds_apart_and_a_busy_one_every_interval(

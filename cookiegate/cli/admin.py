@@ -34,6 +34,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ingest.add_argument("--no-access-log", action="store_true", help="the gate runs with access_log=False")
     ingest.add_argument("--once", action="store_true", help="store what is spooled now, then exit")
     ingest.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+    ingest.add_argument(
+        "--nice", type=int, default=0, metavar="N",
+        help="lower this process's CPU priority by N (the gate's own ingester runs at 10)",
+    )  # fmt: skip
     ingest.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     ingest.set_defaults(handler=_ingest)
 
@@ -73,6 +77,8 @@ def _ingest(args: argparse.Namespace, clock: Clock) -> int:
     if lock is None:
         print(f"cookiegate ingest: another ingester holds {args.data_dir / LOCK_FILE}", file=sys.stderr)
         return EXIT_LOCK_BUSY
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
     ingester = Ingester(config)
     try:
         if args.once:
