@@ -25,6 +25,8 @@ MAX_COOKIE_PAIRS: Final = 180
 #: header is checked by ``translate`` deleting them (a regex search of a 370-byte header cost ~20k
 #: instructions, this ~6k, callgrind), a short value by the class searches below.
 _UNSAFE_BUT_SPACE: Final = bytes([*range(0x20), 0x7F, 0x22, 0x2C, 0x5C])
+#: Those bytes and the browser's separator bytes: what deleting them takes from a header counts all three kinds.
+_UNSAFE_OR_SEPARATOR: Final = _UNSAFE_BUT_SPACE + b"; "
 # A compiled class search is ~3x cheaper than two ``bytes.translate`` copies (Set-Cookie runs it per header).
 UNSAFE_OCTETS: Final = re.compile(b"[ " + re.escape(_UNSAFE_BUT_SPACE) + b"]")
 _UNSAFE_QUOTED: Final = re.compile(b"[" + re.escape(_UNSAFE_BUT_SPACE) + b"]")
@@ -50,13 +52,12 @@ def parse_cookie_header(header: bytes) -> CookieHeader:
     too), so it is named ``b""``. Names stay bytes (invalid UTF-8 included): the gate classifies them through
     a bytes-keyed cache and decodes only the names it blocks.
     """
+    browser = _browser_pairs(header)
+    if browser is not None:
+        return browser
     # One check of the whole header instead of one or two per pair: with none of these bytes anywhere, a
     # pair without a space is well-formed as it stands (a browser's header almost always is).
     clean = len(header.translate(None, _UNSAFE_BUT_SPACE)) == len(header)
-    if clean:
-        browser = _browser_pairs(header)
-        if browser is not None:
-            return browser
     pairs: list[tuple[bytes, bytes]] = []
     dropped = 0
     chunks = header.split(b";", MAX_COOKIE_PAIRS * 2)
@@ -89,13 +90,19 @@ def _browser_pairs(header: bytes) -> CookieHeader | None:
     The same pairs, cap and drop count as the general way, for half its cost (callgrind): every pair is
     well-formed as it stands, so a bounded split and a scan for each name's ``=`` are all it takes.
     """
-    separators = header.count(b";")
-    if header.count(b"; ") != separators or header.count(b" ") != separators:
+    chunks = header.split(b"; ", MAX_COOKIE_PAIRS * 2)
+    separators = len(chunks) - 1
+    capped = len(chunks) > MAX_COOKIE_PAIRS * 2
+    if capped:
+        separators += chunks[-1].count(b"; ")  # the unsplit remainder of a forged header
+    # Each separator is a ";" and a space: the layout holds exactly when deleting every unsafe byte, ";" and
+    # space takes those and nothing else. One C pass besides the split, where counting ";", "; " and " " and
+    # checking for unsafe bytes apart took four (~2k instructions each on a browser's header, callgrind).
+    if len(header) - len(header.translate(None, _UNSAFE_OR_SEPARATOR)) != 2 * separators:
         return None
     pairs: list[tuple[bytes, bytes]] = []
     dropped = 0
-    chunks = header.split(b"; ", MAX_COOKIE_PAIRS * 2)
-    if len(chunks) > MAX_COOKIE_PAIRS * 2:
+    if capped:
         dropped += 1  # the unsplit remainder, as in the general split
         chunks.pop()
     for pair in chunks:
