@@ -74,7 +74,10 @@ class Conversation(RequestFacts):
         """Gate ``message["headers"]`` for this visitor: the headers to send (``rewritten`` when they are not the
         app's) and what the rewrite found out about the body. ``message`` stays as the app made it."""
         gate = self._gate
-        headers = message.get("headers", [])
+        # Read as a dict (what every ASGI server sends): a ``Message`` is a ``MutableMapping``, and its ``get``
+        # is a generic method call (~300 instructions, callgrind) where a dict's is a C read.
+        fields: dict[str, Any] = message if isinstance(message, dict) else dict(message)
+        headers = fields.get("headers", [])
         if not isinstance(headers, list):
             headers = list(headers)  # ASGI allows any iterable; the rewrite indexes into a list
         blocked = self.verdict.blocked
