@@ -149,11 +149,14 @@ def rewrite_head(  # noqa: PLR0912, PLR0915 - measured hot path: one pass, no he
         # A static file or an API answer: as the app made it.
         return Head(headers, (), False, length_at, compressed_html=text_html and encoded)
 
-    drop: set[int] = set()
+    # Per header index, made on the first drop: a flag read per header where a set's ``in`` cost ~100
+    # instructions a header, and building a set ~180 (callgrind).
+    drop: list[bool] | None = None
     dropped: list[str] = []
     depends = html or bool(expiries)
     if minor_at != -1:
-        drop.add(minor_at)
+        drop = [False] * len(headers)
+        drop[minor_at] = True
     everything = len(granted) == len(CATEGORIES)
     known = known or {}
     for at in range(len(set_cookies)):
@@ -174,20 +177,23 @@ def rewrite_head(  # noqa: PLR0912, PLR0915 - measured hot path: one pass, no he
         if not everything and category not in granted and not is_deletion(value):
             dropped.append(cookie.decode("latin-1"))
             if enforce:
-                drop.add(index)
-    vary = headers[vary_at][1] if vary_at != -1 else None
+                if drop is None:
+                    drop = [False] * len(headers)
+                drop[index] = True
+    # Typed: the slice and the compares below compile to bytes operations, not generic ones.
+    vary: bytes | None = headers[vary_at][1] if vary_at != -1 else None
     add_vary = depends and (
         # A slice compare, not ``endswith`` (a method call with argument parsing: ~300 instructions).
         vary is None or (vary[-6:] != b"Cookie" and vary.lower().find(b"cookie") == -1 and vary.strip() != b"*")
     )
-    if not drop and not add_vary and not expiries:
+    if drop is None and not add_vary and not expiries:
         return Head(headers, (), html, length_at, flagged_minor)
     out: Headers
-    if drop:
+    if drop is not None:
         out = []
         kept_vary_at = kept_length_at = -1
         for index in range(len(headers)):  # one pass: where Vary and Content-Length land once drops are out
-            if index in drop:
+            if drop[index]:
                 continue
             if index == vary_at:
                 kept_vary_at = len(out)
