@@ -139,22 +139,14 @@ _VOLATILE_LENGTH: Final = len(VOLATILE_PREFIX)
 VolatileCut = tuple[list[bytes], list[bytes]]
 
 
-def without_volatile_values(header: bytes) -> bytes | None:
-    """``header`` with the values of its volatile cookies cut out, or None when it has none.
-
-    Two headers with the same result differ only in those values, so they carry the same names and the same
-    consent cookie. None too when such a value is not plain cookie-octets (RFC 6265 §4.1.1): the caller then
-    judges the header in full, which drops that pair as malformed.
-    """
-    cut = cut_volatile_values(header)
-    return None if cut is None else b"".join(cut[0])
-
-
 def cut_volatile_values(header: bytes) -> VolatileCut | None:
-    """``header`` cut around its volatile values (see ``VolatileCut``), or None as ``without_volatile_values``.
+    """``header`` cut around its volatile values (see ``VolatileCut``), or None when it has none.
 
-    The header is scanned by ``find`` (C speed) and only the bytes around a match by Python loops: this runs
-    whenever a visitor's exact header is new.
+    Two headers whose pieces are the same differ only in those values, so they carry the same names and the
+    same consent cookie. None too when such a value is not plain cookie-octets (RFC 6265 §4.1.1): the caller
+    then judges the header in full, which drops that pair as malformed. The header is scanned by ``find``
+    (C speed) and only the bytes around a match by Python loops: this runs whenever a visitor's exact header
+    is new.
     """
     at = header.find(VOLATILE_PREFIX)
     if at == -1:

@@ -16,8 +16,13 @@ from cookiegate.cookies import (
     pair_value,
     parse_cookie_header,
     with_volatile_values,
-    without_volatile_values,
 )
+
+
+def without_volatile_values(header: bytes) -> bytes | None:
+    """The header's steady form: its cut pieces joined (what the verdict cache keys on), or None."""
+    cut = cut_volatile_values(header)
+    return None if cut is None else b"".join(cut[0])
 
 
 def test_pairs_keep_order_and_raw_bytes() -> None:
