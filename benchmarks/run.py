@@ -326,7 +326,7 @@ def _start_locust(
 
 
 def _await_first_request(server: Server, locust: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait until ``server`` has finished one request more than when Locust started (its users are up)."""
+    """Wait until ``server`` finishes a request after this is called: its Locust is sending."""
     before = served(server.url)
     deadline = time.monotonic() + 30
     while served(server.url) == before:
