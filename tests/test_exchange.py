@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate
+from cookiegate.exchange import HELD
 from cookiegate.services import Services
 from tests.conftest import SECRET
 
@@ -203,3 +204,30 @@ def test_an_app_that_sends_the_same_message_dicts_again_gets_them_back_unchanged
     assert int(other.headers["content-length"]) == len(other.content)
     assert start["headers"] == original_headers
     assert body["body"] == page_body
+
+
+def test_the_held_start_awaitable_completes_each_time_it_is_awaited() -> None:
+    # One module constant serves every page the gate holds for the banner: awaiting it must never run out.
+    async def hold_three_pages() -> None:
+        for _ in range(3):
+            await HELD
+
+    asyncio.run(hold_three_pages())
+
+
+def test_without_an_access_log_the_servers_send_errors_reach_the_app_as_they_are() -> None:
+    # Nothing to record: the gate hands the app the server's own send for a plain response, errors included.
+    seen: list[BaseException] = []
+
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"set-cookie", b"_fbp=2")]})
+        try:
+            await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        except OSError as error:
+            seen.append(error)
+
+    app = CookieGate(stream, secret_keys=[SECRET], services=Services(access_log=None))
+    sent = run(app, [], send_raises=True)
+    assert [type(error) for error in seen] == [OSError]
+    assert [m["type"] for m in sent] == ["http.response.start"]
+    assert all(n != b"set-cookie" or not v.startswith(b"_fbp=2") for n, v in sent[0]["headers"]), "still gated"
