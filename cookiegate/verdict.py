@@ -25,14 +25,8 @@ __all__ = ["SCOPE_KEY", "RequestFacts", "Verdict", "Verdicts", "get_consent", "j
 
 #: Where the resolved ``Consent`` lives in the scope the app gets (``get_consent`` reads it).
 SCOPE_KEY: Final = "cookiegate"
-#: Verdicts kept by shape (the cookie names in order, the consent cookie, GPC, minor): one per visitor state.
+#: Distinct (Cookie header, GPC, minor) verdicts kept; one per visitor and page-view state.
 VERDICT_CACHE_SIZE: Final = 8192
-#: Verdicts kept by exact Cookie header, and by header without its volatile values. A header changes on
-#: nearly every page view (GA4's hit counter, tracker values a server sets again), so these two mostly churn:
-#: they serve the requests of one page view (its assets, within a second). A churning cache costs by its size:
-#: each insert frees its oldest entry from memory gone cold, and the next requests' objects reuse those blocks
-#: cold. Over HTTP the gated server spent ~1-2% more CPU a request with 8192 of each than with 512.
-HEADER_CACHE_SIZE: Final = 512
 VerdictKey = bytes | tuple[bytes, bool, bool]
 #: Longer headers are judged every time: caching them would let a few big headers fill memory.
 VERDICT_HEADER_LIMIT: Final = 4096
@@ -98,14 +92,14 @@ class Verdicts:
         self.marketing = marketing or MarketingParams(policy.marketing_params)
         # Bounded by dropping the oldest entry, never by clearing: memory stays flat under a stream of new
         # visitors (issue #11). Reads go to the plain dicts.
-        self._verdict_cache: FifoCache[VerdictKey, Verdict] = FifoCache(HEADER_CACHE_SIZE)
+        self._verdict_cache: FifoCache[VerdictKey, Verdict] = FifoCache(VERDICT_CACHE_SIZE)
         self._verdicts = self._verdict_cache.entries
         self._shape_cache: FifoCache[tuple[tuple[bytes, ...], tuple[bytes, ...], bool, bool], _Shape] = FifoCache(
             VERDICT_CACHE_SIZE
         )
         self._shapes = self._shape_cache.entries
         #: Verdicts by header without its volatile values (a GA4 hit counter): ``_remember_steady``.
-        self._steady_cache: FifoCache[VerdictKey, _Steady] = FifoCache(HEADER_CACHE_SIZE)
+        self._steady_cache: FifoCache[VerdictKey, _Steady] = FifoCache(VERDICT_CACHE_SIZE)
         self._steadies = self._steady_cache.entries
         self._category_cache: FifoCache[bytes, Category] = FifoCache(CATEGORY_CACHE_SIZE)
         #: Raw cookie name -> category, bounded; the response rewrite reads it directly.
