@@ -62,10 +62,7 @@ class Exchange(Conversation):
                 if message.get("more_body", False):
                     return self._body(message) if self._gate.access_log is not None else self._send(message)
                 if not self.logged:
-                    # Recorded before the last byte leaves: a response the client got always has a record,
-                    # even if the process is killed right after.
-                    self.sent_bytes += len(message.get("body", b""))
-                    self._log("ok", self.status)
+                    self._record_ok(len(message.get("body", b"")))
                 return self._send(message)
             if start is not None and self._injection is None and not message.get("more_body", False):
                 # The common HTML page: one body message, the banner joined in from the page cache.
@@ -114,9 +111,8 @@ class Exchange(Conversation):
         if rewritten is not None:
             body = rewritten
             set_content_length(start, len(body), self._length_at)
-        self.sent_bytes = len(body)
         if not self.logged:
-            self._log("ok", self.status)
+            self._record_ok(len(body))
         return body
 
     async def _inject(self, message: Message) -> None:
@@ -139,10 +135,7 @@ class Exchange(Conversation):
     async def _body(self, message: Message) -> None:
         size = len(message.get("body", b""))
         if not message.get("more_body", False) and not self.logged:
-            # Spooled before the last byte leaves: a response the client got always has a record, even if the
-            # process is killed right after.
-            self.sent_bytes += size
-            self._log("ok", self.status)
+            self._record_ok(size)
             size = 0
         try:
             await self._send(message)
@@ -150,6 +143,12 @@ class Exchange(Conversation):
             self.disconnected = True
             raise
         self.sent_bytes += size
+
+    def _record_ok(self, size: int) -> None:
+        """Write the ``ok`` record, the last body message's ``size`` counted, before that message leaves: a
+        response the client got always has a record, even if the process is killed right after."""
+        self.sent_bytes += size
+        self._log("ok", self.status)
 
     async def _forward(self, message: Message) -> None:
         try:
