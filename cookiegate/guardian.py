@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from cookiegate.consent import (
-    CONSENT_COOKIE,
     GUARDIAN_METHODS,
     Consent,
     ConsentCodec,
     GuardianMethod,
+    consent_set_cookie,
     new_consent,
 )
 from cookiegate.policy import CATEGORIES, Category
@@ -168,8 +168,8 @@ class GuardianConsents:
         )
         if self.ledger is not None:
             self.ledger.record(consent, method="guardian", locale=locale[:16], client_ip=None)
-        attributes = f"Max-Age={self.max_age}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
-        return GuardianResult(consent, f"{CONSENT_COOKIE}={self.codec.encode(consent)}; {attributes}")
+        cookie = consent_set_cookie(self.codec, consent, max_age=self.max_age, secure=secure)
+        return GuardianResult(consent, cookie.decode("ascii"))
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> dict[str, object]:
         """The ``POST {prefix}/guardian`` call: signature first, then the JSON fields of ``record``."""

@@ -18,6 +18,8 @@ def test_consent_cookie_is_httponly_lax_and_secure_on_https(gate_client: Client)
     response = client.post("/_cookiegate/consent", json={"granted": ["analytics"], "under14": False})
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("cookiegate="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    attributes = dict(part.strip().partition("=")[::2] for part in cookie.split(";")[1:])
+    assert attributes["Path"] == "/" and int(attributes["Max-Age"]) == Policy.default().consent_max_age_days * 86_400
     secure = TestClient(client.app, base_url="https://shop.test")
     response = secure.post("/_cookiegate/consent", json={"granted": [], "under14": False})
     assert "Secure" in next(h for h in response.headers.get_list("set-cookie") if h.startswith("cookiegate="))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import multiprocessing
 import sqlite3
 from collections.abc import Callable
@@ -41,6 +42,30 @@ def test_only_a_network_prefix_is_kept() -> None:
     assert truncate_ip("2001:db8:abcd:12::1") == "2001:db8:abcd::/48"
     assert truncate_ip("::ffff:198.51.100.9") == "198.51.100.0/24"
     assert truncate_ip("garbage") is None and truncate_ip(None) is None
+
+
+def _network_by_ipaddress(address: str) -> str | None:
+    """What ``ipaddress`` alone makes of ``address``: the answer the IPv4 shortcut must give too."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return str(ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False))
+
+
+def test_the_ipv4_shortcut_agrees_with_ipaddress_on_odd_addresses() -> None:
+    # Leading zeros, out-of-range and non-ASCII digits, signs, spaces and wrong part counts: each is either
+    # the same network or None, exactly as ``ipaddress`` says.
+    odd = [
+        "0.0.0.0", "255.255.255.255", " 10.1.2.3 ", "01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3.256", "1.2.3",
+        "1.2.3.4.5", "1..3.4", "+1.2.3.4", "1.2.3.-4", "1.2.3.0004", "١.2.3.4", "1.2.3.4\n", "1. 2.3.4", "",
+        "999.1.1.1", "1.2.3.4/24", "::1", "::ffff:10.9.8.7",
+    ]  # fmt: skip
+    for address in odd:
+        assert truncate_ip(address) == _network_by_ipaddress(address), address
+    assert truncate_ip("192.0.2.200") == "192.0.2.0/24"
 
 
 def test_history_shows_a_choice_at_once_and_after_ingest_exactly_once(tmp_path: Path) -> None:

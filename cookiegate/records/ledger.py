@@ -30,14 +30,26 @@ def truncate_ip(address: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of ``address``: enough to spot abuse, not to name a person."""
     if not address:
         return None
+    address = address.strip()
+    octets = address.split(".")
+    if len(octets) == 4 and all(map(_is_octet, octets)):
+        # The usual dotted IPv4 without ``ipaddress`` (~7 µs of a ~90 µs consent POST): the same answer.
+        return f"{octets[0]}.{octets[1]}.{octets[2]}.0/24"
     try:
-        parsed = ipaddress.ip_address(address.strip())
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return None
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
         parsed = parsed.ipv4_mapped
     prefix = 24 if parsed.version == 4 else 48
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def _is_octet(text: str) -> bool:
+    """A decimal 0-255 as ``ipaddress`` reads one: ASCII digits, no leading zero (anything else goes to it)."""
+    return (
+        0 < len(text) <= 3 and text.isascii() and text.isdigit() and (text == "0" or text[0] != "0") and int(text) < 256
+    )
 
 
 def decode(payload: bytes) -> LedgerEvent:
