@@ -373,6 +373,16 @@ def combine(phase: Phase, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def paired_ratios(rounds: list[dict[str, Any]], beside: list[dict[str, Any]]) -> list[float | None]:
+    """Each round's CPU per request over that of the bare server measured beside it: the spread of the paired
+    ratio itself, which the summed figure hides (None for a round where either server finished nothing)."""
+    ratios: list[float | None] = []
+    for mine, bare in zip(rounds, beside, strict=True):
+        usable = mine["requests"] and bare["requests"] and bare["cpu"]
+        ratios.append(round(mine["cpu"] / mine["requests"] / (bare["cpu"] / bare["requests"]), 3) if usable else None)
+    return ratios
+
+
 def measure_all(
     variants: list[str], phases: list[Phase], workdir: Path, csv_dir: Path, env: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
@@ -414,9 +424,9 @@ def measure_all(
             for variant in variants:
                 results[variant][phase.name] = combine(phase, rounds[variant])
                 if beside[variant]:
-                    results[variant][phase.name]["paired_bare_cpu_us_per_request"] = combine(phase, beside[variant])[
-                        "cpu_us_per_request"
-                    ]
+                    figures = results[variant][phase.name]
+                    figures["paired_bare_cpu_us_per_request"] = combine(phase, beside[variant])["cpu_us_per_request"]
+                    figures["paired_ratio_by_round"] = paired_ratios(rounds[variant], beside[variant])
     finally:
         for server in servers.values():
             server.stop()

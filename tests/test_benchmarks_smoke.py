@@ -226,3 +226,10 @@ def test_a_paired_max_rate_ratio_is_to_the_bare_measured_beside_the_variant() ->
     assert logged["max_rate_cpu_ratio_to_bare"] == round(210 / 190, 3)
     assert logged["p99_ratio_to_gated"] == round(6.0 / 5.2, 3)
     assert summary["targets"] == {"gated_max_rate_cpu_le_1.08x_bare": True, "gated_logged_p99_le_1.10x_gated": False}
+
+
+def test_each_paired_round_keeps_its_own_ratio_to_the_bare_beside_it() -> None:
+    run = load("run")
+    gated = [{"cpu": 0.220, "requests": 1000}, {"cpu": 0.300, "requests": 1500}, {"cpu": 0.1, "requests": 0}]
+    beside = [{"cpu": 0.200, "requests": 1000}, {"cpu": 0.250, "requests": 1400}, {"cpu": 0.2, "requests": 900}]
+    assert run.paired_ratios(gated, beside) == [1.1, round((0.300 / 1500) / (0.250 / 1400), 3), None]
