@@ -132,14 +132,13 @@ class ConsentChanges:
     ) -> list[str]:
         """Set the signed cookie and expire what the browser sent of categories no longer granted."""
         secure = request.scope.get("scheme") == "https"
-        # The one writer of the consent cookie's attributes (the gate's own signed states use it too);
-        # Starlette's ``set_cookie`` would format the same header through ``http.cookies`` at ~7 µs.
+        # The one writer of the consent cookie's attributes (the gate's signed states and the guardian endpoint
+        # use it too); Starlette's ``set_cookie`` would format the same header through ``http.cookies`` at ~7 µs.
         response.raw_headers.append(
             (b"set-cookie", consent_set_cookie(self.codec, consent, max_age=self.max_age, secure=secure))
         )
         withdrawn = self._refused(sent_cookies, consent)
-        for name, value in expiry_headers(withdrawn, self.cookie_domains, secure):
-            response.headers.append(name.decode(), value.decode("latin-1"))
+        response.raw_headers.extend(expiry_headers(withdrawn, self.cookie_domains, secure))  # already bytes
         return withdrawn
 
     def _refused(self, names: Iterable[str], consent: Consent) -> list[str]:
