@@ -154,6 +154,44 @@ def test_callgrind_totals_and_calls_into_one_function_are_read_through_name_comp
     assert instructions.read_callgrind(dumped, "_PyType_Lookup") == (12345, 9)
 
 
+def test_stall_costs_stay_with_the_function_that_spent_them_and_the_growth_is_ranked() -> None:
+    stalls = load("stalls")
+    dumped = [
+        "events: Ir I1mr D1mr D1mw ILmr DLmr DLmw Bcm Bim",
+        "summary: 1000 40 0 0 0 0 0 6 0",
+        "",
+        "fn=(1) gate'2",
+        "10 100 9",
+        "cfn=(2) helper",
+        "calls=1 20",
+        "11 500 20 0 0 0 0 0 5",
+        "+1 50 1",
+        "fn=(2)",
+        "20 500 20 0 0 0 0 0 5",
+        "fn=(1)",
+        "12 50 10 0 0 0 0 0 1",
+    ]
+    before = [
+        "events: Ir I1mr D1mr D1mw ILmr DLmr DLmw Bcm Bim",
+        "summary: 600 10 0 0 0 0 0 1 0",
+        "fn=(1) gate",
+        "10 100 1",
+        "fn=(2) helper",
+        "20 500 9 0 0 0 0 0 1",
+    ]
+    after = stalls.read_costs(dumped)
+
+    assert after.totals["Ir"] == 1000
+    # The call's inclusive cost (500) belongs to the callee, not to the caller; recursion folds into one name.
+    assert after.functions["gate"][:2] == [200, 20]
+    assert after.functions["helper"][:2] == [500, 20]
+    assert stalls.per_request(after, 10)["I1mr"] == 4.0
+    grown = stalls.ranked(stalls.read_costs(before), 1, after, 1, top=2)
+    assert [name for name, _ in grown] == ["gate", "helper"]
+    assert grown[0][1]["I1mr"] == 19 and grown[0][1]["Bcm"] == 1
+    assert grown[1][1]["I1mr"] == 11 and grown[1][1]["Bcm"] == 4
+
+
 _BURNER = """
 import subprocess, sys, threading, time
 
