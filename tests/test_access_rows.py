@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,9 +10,8 @@ from cookiegate.crypto import KeyRing, NamedKey
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records.accesslog import _direct_row, _parsed_rows, decode, spooled_rows
 from cookiegate.records.sealing import RecordSealer
-from cookiegate.records.types import ACCESS_COLUMNS, OUTCOMES, AccessRecord
+from cookiegate.records.types import OUTCOMES, AccessRecord
 from cookiegate.stores.access_rows import record_of_row, row_of_record
-from cookiegate.stores.sqlite_access import SQLiteAccessStore
 
 RECORD = AccessRecord(1_760_000_000_000, "198.51.100.7", None, "10.0.0.2", "198.51.100.7", "shop.example",
                       "GET", "/cart", 200, "HTTP/1.1", 512, 1200, "ok")  # fmt: skip
@@ -69,35 +65,6 @@ def test_a_batch_with_a_record_of_the_wrong_shape_is_refused_whole() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {payloads!r}")
-
-
-def test_a_schema_2_store_is_upgraded_and_reads_back_the_same_records(tmp_path: Path) -> None:
-    db = tmp_path / "access.db"
-    conn = sqlite3.connect(db)
-    columns = ", ".join(ACCESS_COLUMNS)
-    conn.executescript(f"""
-        CREATE TABLE partitions (day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL,
-                                 end_ms INTEGER NOT NULL);
-        CREATE TABLE access_20251009 ({columns});
-        CREATE TABLE access_held ({columns});
-        INSERT INTO partitions VALUES ('2025-10-09', 'access_20251009', 1759935600000, 1760022000000);
-        PRAGMA user_version = 2;
-    """)
-    conn.execute(f"INSERT INTO access_20251009 VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD)
-    conn.execute(
-        f"INSERT INTO access_held VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD._replace(path="/held")
-    )
-    conn.commit()
-    conn.close()
-    store = SQLiteAccessStore(db)
-    try:
-        assert list(store.records(0, 2**62)) == [RECORD._replace(path="/held"), RECORD]
-        assert store.count(0, 2**62, "198.51.100.7") == 2
-        store.ingest([RECORD._replace(path="/new", ts_ms=RECORD.ts_ms + 1)], segment="s", offset=1)
-        assert [r.path for r in store.records(0, 2**62, "198.51.100.0/24")] == ["/held", "/cart", "/new"]
-    finally:
-        store.close()
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_a_direct_visitors_record_is_read_by_position_with_the_row_a_parse_gives() -> None:

@@ -20,28 +20,21 @@ from typing import Final, cast
 
 from cookiegate.clock import seoul_day, seoul_midnight
 from cookiegate.crypto import is_lookup_tag
-from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
+from cookiegate.records.types import AccessRecord
 from cookiegate.stores import sqlite_files as files
-from cookiegate.stores.access_rows import ROW_COLUMNS, AccessRow, record_of_row, row_of_record, rows_of_records
+from cookiegate.stores.access_rows import ROW_COLUMNS, AccessRow, record_of_row, rows_of_records
 from cookiegate.stores.protocols import AccessStats, Disclosure, LegalHold, PurgeResult
+from cookiegate.stores.sqlite_access_schema import ACCESS_DDL, SCHEMA_VERSION, upgrade
 from cookiegate.stores.sqlite_insert import insert_rows
 from cookiegate.stores.sqlite_purge import purge_partitions
 
-#: 2: the statutory record set only (consent state, User-Agent and blocked cookies moved out) plus ``outcome``.
-#: 3: a row is the time, the client address (or its lookup tag) and the spooled record (``access_rows.py``).
-SCHEMA_VERSION: Final = 3
-ACCESS_DDL: Final = "ts_ms INTEGER NOT NULL, client_ip TEXT, client TEXT NOT NULL, record TEXT NOT NULL"
 COLUMN_LIST: Final = ", ".join(ROW_COLUMNS)
-_V2_COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 #: ``None`` bound through an adapter that returns it unchanged. Without one, the sqlite3 module looks for
 #: ``__adapt__``/``__conform__`` on every ``None`` parameter and builds an AttributeError message each time
 #: (~3k instructions per NULL per row, callgrind); a C-level identity for ``None`` (``{}.get``) binds the
 #: same NULL for ~0.3k. Process-wide, and harmless for every other sqlite3 user: ``None`` still binds NULL.
 _IDENTITY_OF_NONE: Final = cast("Callable[[None], None]", {}.get)
 sqlite3.register_adapter(type(None), _IDENTITY_OF_NONE)
-#: Columns of schema 1 that are not part of the statutory record set (issue #10: kept apart, used for nothing else).
-_V1_EXTRA: Final = ("user_agent", "ua_family", "ua_os", "ua_device", "ua_bot", "granted", "gpc", "under14",
-                    "minor", "policy_version")  # fmt: skip
 
 
 class SQLiteAccessStore:
@@ -68,31 +61,7 @@ class SQLiteAccessStore:
             version = files.check_schema(self._conn, self.path, SCHEMA_VERSION)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in f"""
-                    CREATE TABLE IF NOT EXISTS partitions (
-                        day TEXT PRIMARY KEY, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
-                    {files.SPOOL_PROGRESS_DDL};
-                    CREATE TABLE IF NOT EXISTS legal_holds (
-                        id INTEGER PRIMARY KEY, ip TEXT NOT NULL, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
-                        reason TEXT NOT NULL, created_ms INTEGER NOT NULL, released_ms INTEGER);
-                    CREATE TABLE IF NOT EXISTS access_held ({ACCESS_DDL});
-                    CREATE TABLE IF NOT EXISTS disclosures (
-                        id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, agency TEXT NOT NULL, permit TEXT NOT NULL,
-                        from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, ip TEXT, records INTEGER NOT NULL,
-                        out_file TEXT NOT NULL, sha256 TEXT NOT NULL);
-                    CREATE TABLE IF NOT EXISTS purge_audit (
-                        id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, cutoff_ms INTEGER NOT NULL,
-                        removed INTEGER NOT NULL, kept_by_hold INTEGER NOT NULL, oldest_ms INTEGER,
-                        newest_ms INTEGER, partitions INTEGER NOT NULL);
-                    """.split(";"):
-                    # One by one: ``executescript`` would commit the transaction it runs in.
-                    if statement.strip():
-                        self._conn.execute(statement)
-                if version == 1:
-                    self._from_v1()
-                if version in (1, 2):
-                    self._from_v2()
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                upgrade(self._conn, version)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -100,33 +69,6 @@ class SQLiteAccessStore:
                 raise
             self._load_partitions()
         return SCHEMA_VERSION
-
-    def _from_v1(self) -> None:
-        """Schema 1 kept consent state, User-Agents and blocked cookies in the log: drop them, add ``outcome``."""
-        tables = ["access_held", *(r[0] for r in self._conn.execute("SELECT name FROM partitions"))]
-        for table in tables:
-            present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
-            for column in _V1_EXTRA:
-                if column in present:
-                    self._conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-            if "outcome" not in present:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN outcome TEXT")
-        self._conn.execute("DROP TABLE IF EXISTS blocked_cookies")
-
-    def _from_v2(self) -> None:
-        """Schema 2 kept each field in a column: rewrite every table as rows of schema 3, in this transaction."""
-        tables = ["access_held", *(r[0] for r in self._conn.execute("SELECT name FROM partitions"))]
-        for table in tables:
-            present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
-            if "record" in present:
-                continue
-            self._conn.execute(f"CREATE TABLE {table}_v3 ({ACCESS_DDL})")
-            rows = (
-                row_of_record(AccessRecord._make(r)) for r in self._conn.execute(f"SELECT {_V2_COLUMNS} FROM {table}")
-            )
-            insert_rows(self._conn, f"{table}_v3", ROW_COLUMNS, list(rows))
-            self._conn.execute(f"DROP TABLE {table}")
-            self._conn.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
 
     def _load_partitions(self) -> None:
         self._partitions = {
