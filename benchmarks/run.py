@@ -1,7 +1,7 @@
 """One command that load-tests the sample shop four ways and writes the table, CSVs, summary.json and a plot.
 
     .venv/bin/python benchmarks/run.py            # full run, ~5 minutes
-    .venv/bin/python benchmarks/run.py --quick    # smoke test, < 1 minute (fixed rate only, short windows)
+    .venv/bin/python benchmarks/run.py --quick    # smoke test, < 1 minute (fixed rate only, short windows; temp dir)
     .venv/bin/python benchmarks/run.py --soak 600 # RSS of the gated+logged server over 10 minutes
 
 Each variant is a real uvicorn process (one worker) pinned to CPU 0 with ``taskset -c 0``; Locust (headless,
@@ -749,10 +749,20 @@ def soak(seconds: float, out: Path, workdir: Path, env: dict[str, str], rate: fl
 # ----------------------------------------------------------------------------------------------- main
 
 
+def default_out(*, quick: bool) -> Path:
+    """``results/`` for a full run (the published figures); a new temp dir for a smoke run, never ``results/``."""
+    return Path(tempfile.mkdtemp(prefix="cookiegate-quick-")) if quick else HERE / "results"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: short fixed-rate windows only (< 1 min)")
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="where summary.json, CSVs, PNG go")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where summary.json, CSVs, PNG go (default: results/; a new temp dir for --quick, so a smoke run "
+        "never replaces the published figures)",
+    )
     parser.add_argument(
         "--soak",
         type=float,
@@ -771,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    out: Path = args.out
+    out: Path = args.out or default_out(quick=args.quick)
     out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="cookiegate-bench-"))
     key = "cookiegate-bench-" + os.urandom(16).hex()

@@ -154,6 +154,19 @@ def test_callgrind_totals_and_calls_into_one_function_are_read_through_name_comp
     assert instructions.read_callgrind(dumped, "_PyType_Lookup") == (12345, 9)
 
 
+def test_a_smoke_run_writes_to_a_temp_dir_and_only_a_full_run_replaces_the_published_figures() -> None:
+    run = load("run")
+    published = BENCHMARKS / "results"
+    first, second = run.default_out(quick=True), run.default_out(quick=True)
+    try:
+        assert first.is_dir() and not first.resolve().is_relative_to(BENCHMARKS.resolve())
+        assert second != first  # every smoke run gets its own
+    finally:
+        first.rmdir()
+        second.rmdir()
+    assert run.default_out(quick=False) == published
+
+
 def test_stall_costs_stay_with_the_function_that_spent_them_and_the_growth_is_ranked() -> None:
     stalls = load("stalls")
     dumped = [
