@@ -43,10 +43,11 @@ def test_a_schema_1_file_loses_what_is_not_the_statutory_record_and_keeps_every_
 
     store = SQLiteAccessStore(db)
     try:
-        records = list(store.records(0, 2**62))
-        # Schema 1 never recorded how a request ended: it stays empty (NULL), not a guess; the rest as stored.
-        assert not any(record.outcome for record in records)
-        assert [record._replace(outcome="ok") for record in records] == [RECORD._replace(path="/held"), RECORD]
+        # Schema 1 never recorded how a request ended: it stays unknown (None), not a guess; the rest as stored.
+        assert list(store.records(0, 2**62)) == [
+            RECORD._replace(path="/held", outcome=None),
+            RECORD._replace(outcome=None),
+        ]
     finally:
         store.close()
     upgraded = sqlite3.connect(db)

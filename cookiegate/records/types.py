@@ -20,7 +20,8 @@ class AccessRecord(NamedTuple):
     duty is kept apart and used for nothing else): no consent state, no User-Agent, no cookie names.
     ``ts_ms`` is the request start in UTC ms; ``client_ip``/``client_port`` the visitor resolved through trusted
     proxies, ``peer_ip`` the direct TCP peer, ``forwarded_chain`` the raw forwarding header as evidence;
-    ``path`` never carries the query string; ``outcome`` says whether the response was completed.
+    ``path`` never carries the query string; ``outcome`` says whether the response was completed (``None`` in a
+    record upgraded from a schema-1 file, which never recorded it: unknown, not guessed).
     """
 
     ts_ms: int
@@ -35,7 +36,7 @@ class AccessRecord(NamedTuple):
     protocol: str
     sent_bytes: int
     duration_us: int
-    outcome: str
+    outcome: str | None
 
 
 #: Column order of an access record in every store and export.
