@@ -21,7 +21,8 @@ from cookiegate import CookieGate
 from cookiegate.cli import main
 from cookiegate.clock import to_ms
 from cookiegate.keyfile import KEY_FILE_ENV, generate
-from cookiegate.records.ingest import IngestConfig, Ingester, take_lock
+from cookiegate.records.ingest import IngestConfig, Ingester
+from cookiegate.records.ingest_lock import take_lock
 from cookiegate.records.types import AccessRecord
 from cookiegate.stores import default_urls
 from cookiegate.stores.sqlite_access import SQLiteAccessStore

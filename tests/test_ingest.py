@@ -15,7 +15,8 @@ import pytest
 from cookiegate.consent import no_consent
 from cookiegate.records.accesslog import AccessLog
 from cookiegate.records.channels import spool_root
-from cookiegate.records.ingest import Ingester, lock_is_free
+from cookiegate.records.ingest import Ingester
+from cookiegate.records.ingest_lock import lock_is_free
 from cookiegate.records.status import read_status
 from cookiegate.records.supervisor import INGEST_NICENESS
 from tests.store_support import config, count_events, count_rows, serve, stored_paths, wait_for

@@ -14,7 +14,8 @@ from types import FrameType
 
 from cookiegate.cli.common import Clock, ingest_config, store_options, urls
 from cookiegate.demo import command as demo_command
-from cookiegate.records.ingest import EXIT_LOCK_BUSY, LOCK_FILE, Ingester, take_lock
+from cookiegate.records.ingest import Ingester
+from cookiegate.records.ingest_lock import EXIT_LOCK_BUSY, LOCK_FILE, take_lock
 from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
 
 

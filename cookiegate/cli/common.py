@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cookiegate.destruction import validate_grace_days
-from cookiegate.records.ingest import IngestConfig, Ingester, take_lock
+from cookiegate.records.ingest import IngestConfig, Ingester
+from cookiegate.records.ingest_lock import take_lock
 from cookiegate.records.retention import DEFAULT_RETENTION_MONTHS, validate_retention_months
 from cookiegate.stores import (
     AccessStore,

@@ -1,6 +1,6 @@
 """The ingest process: moves spool segments into the stores, outside every request-serving process.
 
-One per data dir however many workers (elected by ``flock`` on ``data_dir/ingest.lock``); started and
+One per data dir however many workers (elected by ``flock``, ``ingest_lock.py``); started and
 supervised from the gate's lifespan (``records/supervisor.py``) or run by operators as ``cookiegate ingest``.
 Each spool chunk commits in ONE transaction with the offset it reached, so an ingester killed anywhere
 resumes exactly there: nothing lost, nothing doubled. A locked, full, read-only or vanished store never
@@ -10,7 +10,6 @@ reaches the site: the ingester retries with backoff, warns loudly and writes its
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
@@ -37,9 +36,6 @@ logger = logging.getLogger("cookiegate.ingest")
 #: One transaction per chunk read (~1300 access records): large enough that a commit's fixed cost is
 #: small per row, small enough that a crash re-reads little.
 CHUNK_BYTES: Final = 256 * 1024
-LOCK_FILE: Final = "ingest.lock"
-#: Exit status of an ingester that found another one holding the data dir's lock.
-EXIT_LOCK_BUSY: Final = 75
 _MAX_BACKOFF: Final = 30.0
 _FIRST_PURGE_DELAY: Final = 5.0
 #: An idle pass only stats: a segment that has not grown is opened (to see whether its writer sealed it, so
@@ -64,27 +60,6 @@ class IngestConfig:
     retention_months: int
     create: bool = False
     interval: float = 1.0
-
-
-def take_lock(data_dir: Path) -> int | None:
-    """The lock that elects the data dir's one ingester: an fd to keep open, or None if someone holds it."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def lock_is_free(data_dir: Path) -> bool:
-    """Whether no ingester holds the data dir's lock right now (the supervisor's cheap check)."""
-    fd = take_lock(data_dir)
-    if fd is None:
-        return False
-    os.close(fd)
-    return True
 
 
 class Ingester:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from cookiegate.records.ingest import EXIT_LOCK_BUSY, lock_is_free
+from cookiegate.records.ingest_lock import EXIT_LOCK_BUSY, lock_is_free
 
 logger = logging.getLogger("cookiegate.ingest")
 
