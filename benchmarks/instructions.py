@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 sys.path.append(str(HERE.parent))  # last: the build on PYTHONPATH (builds.py) or the installed package wins
 
 from builds import BUILDS, check_build, prepare  # noqa: E402
+from callgrind import read_costs  # noqa: E402
 from starlette.types import ASGIApp, Message, Scope  # noqa: E402
 from visitors import browser_user_agent  # noqa: E402
 
@@ -325,26 +326,9 @@ def _run_total(variant: str, case: Case, work: Path, env: dict[str, str]) -> tup
 
 
 def read_callgrind(text: str, function: str) -> tuple[int, int]:
-    """A callgrind output file's total instructions, and how many calls it records into ``function``.
-
-    Called functions are named ``cfn=(id) name`` the first time and ``cfn=(id)`` after (name compression);
-    each ``calls=N …`` line belongs to the ``cfn`` line before it.
-    """
-    total = calls = 0
-    ids: dict[str, str] = {}
-    callee = ""
-    for line in text.splitlines():
-        if line.startswith(("summary:", "totals:")) and not total:
-            total = int(line.split()[1])
-        elif line.startswith(("cfn=", "fn=")):
-            ref, _, name = line.partition("=")[2].partition(" ")
-            if name:
-                ids[ref] = name
-            if line.startswith("cfn="):
-                callee = ids.get(ref, ref) if ref.startswith("(") else line[4:]
-        elif line.startswith("calls=") and callee == function:
-            calls += int(line[6:].split()[0])
-    return total, calls
+    """A callgrind output file's total instructions, and how many calls it records into ``function``."""
+    costs = read_costs(text.splitlines())
+    return costs.totals.get("Ir", 0), costs.calls.get(function, 0)
 
 
 def native_us(variant: str, cases: list[Case], repeats: int, env: dict[str, str], work: Path) -> dict[str, float]:

@@ -23,13 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -37,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from builds import BUILDS, prepare  # noqa: E402
+from callgrind import Costs, read_costs  # noqa: E402
 from run import await_serving, free_port, locust_command, make_tokens, pinning, served, uvicorn_command  # noqa: E402
 
 KEY: Final = "cookiegate-stalls-key-0123456789"
@@ -44,58 +42,6 @@ KEY: Final = "cookiegate-stalls-key-0123456789"
 SHOWN: Final = ("Ir", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw", "Bcm", "Bim")
 #: What the function ranking adds up: every miss and mispredict, each a stall of tens of cycles or more.
 STALLS: Final = ("I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw", "Bcm", "Bim")
-_NAMED: Final = re.compile(r"\((\d+)\)(?: (.*))?")
-
-
-@dataclass
-class Costs:
-    """One callgrind dump: the event names, the totals, and each function's own (exclusive) costs."""
-
-    events: list[str] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)
-    functions: dict[str, list[int]] = field(default_factory=dict)
-
-
-def read_costs(lines: Iterable[str]) -> Costs:
-    """Totals and exclusive costs per function from a callgrind file (name compression understood).
-
-    A cost line after ``calls=`` is the inclusive cost of that call, charged to the callee: it is skipped, so
-    what stays with a function is what its own code spent. Recursion suffixes (``'2``) are folded together.
-    """
-    costs = Costs()
-    names: dict[str, str] = {}
-    current = ""
-    call_cost_next = False
-    for raw in lines:
-        line = raw.rstrip("\n")
-        if line.startswith("events:"):
-            costs.events = line.split()[1:]
-        elif line.startswith("summary:") or (line.startswith("totals:") and not costs.totals):
-            costs.totals = dict(zip(costs.events, (int(v) for v in line.split()[1:]), strict=False))
-        elif line.startswith("fn="):
-            current = re.sub(r"'\d+$", "", _name(line[3:], names))
-        elif line.startswith("cfn="):
-            _name(line[4:], names)  # a first mention defines the id for later lines
-        elif line.startswith("calls="):
-            call_cost_next = True
-        elif line and (line[0].isdigit() or line[0] in "+-*"):
-            if call_cost_next:
-                call_cost_next = False
-                continue
-            values = [int(v) for v in line.split()[1:]]
-            own = costs.functions.setdefault(current, [0] * len(costs.events))
-            for index, value in enumerate(values):
-                own[index] += value
-    return costs
-
-
-def _name(reference: str, names: dict[str, str]) -> str:
-    found = _NAMED.match(reference.strip())
-    if found is None:
-        return reference.strip()
-    if found.group(2) is not None:
-        names[found.group(1)] = found.group(2)
-    return names.get(found.group(1), reference.strip())
 
 
 def per_request(costs: Costs, requests: int) -> dict[str, float]:
@@ -125,34 +71,33 @@ def _own(costs: Costs, name: str, event: str) -> int:
     return values[costs.events.index(event)]
 
 
+def _cache(index: int) -> tuple[int, int, int] | None:
+    """Size in bytes, ways and line size of cache ``index`` of CPU 0 (sysfs), or None where it is not readable."""
+    folder = Path("/sys/devices/system/cpu/cpu0/cache") / f"index{index}"
+    try:
+        size = int((folder / "size").read_text().strip().rstrip("K")) * 1024
+        return (
+            size,
+            int((folder / "ways_of_associativity").read_text()),
+            int((folder / "coherency_line_size").read_text()),
+        )
+    except (OSError, ValueError):
+        return None
+
+
 def cache_options(ll_bytes: int) -> list[str]:
     """This machine's L1 caches and ``ll_bytes`` as the last level, for valgrind's simulator."""
-    sysfs = Path("/sys/devices/system/cpu/cpu0/cache")
 
-    def level(index: int, default: str) -> str:
-        folder = sysfs / f"index{index}"
-        try:
-            size = int((folder / "size").read_text().strip().rstrip("K")) * 1024
-            ways = int((folder / "ways_of_associativity").read_text())
-            line = int((folder / "coherency_line_size").read_text())
-        except (OSError, ValueError):
-            return default
-        return f"{size},{ways},{line}"
+    def level(index: int) -> str:
+        found = _cache(index)
+        return "32768,8,64" if found is None else ",".join(map(str, found))
 
-    return [
-        "--cache-sim=yes",
-        "--branch-sim=yes",
-        f"--D1={level(0, '32768,8,64')}",
-        f"--I1={level(1, '32768,8,64')}",
-        f"--LL={ll_bytes},16,64",
-    ]
+    return ["--cache-sim=yes", "--branch-sim=yes", f"--D1={level(0)}", f"--I1={level(1)}", f"--LL={ll_bytes},16,64"]
 
 
 def l2_bytes() -> int:
-    try:
-        return int(Path("/sys/devices/system/cpu/cpu0/cache/index2/size").read_text().strip().rstrip("K")) * 1024
-    except (OSError, ValueError):
-        return 1024 * 1024
+    found = _cache(2)
+    return 1024 * 1024 if found is None else found[0]
 
 
 class Simulated:

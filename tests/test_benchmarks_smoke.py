@@ -168,7 +168,7 @@ def test_a_smoke_run_writes_to_a_temp_dir_and_only_a_full_run_replaces_the_publi
 
 
 def test_stall_costs_stay_with_the_function_that_spent_them_and_the_growth_is_ranked() -> None:
-    stalls = load("stalls")
+    stalls, callgrind = load("stalls"), load("callgrind")
     dumped = [
         "events: Ir I1mr D1mr D1mw ILmr DLmr DLmw Bcm Bim",
         "summary: 1000 40 0 0 0 0 0 6 0",
@@ -192,14 +192,14 @@ def test_stall_costs_stay_with_the_function_that_spent_them_and_the_growth_is_ra
         "fn=(2) helper",
         "20 500 9 0 0 0 0 0 1",
     ]
-    after = stalls.read_costs(dumped)
+    after = callgrind.read_costs(dumped)
 
     assert after.totals["Ir"] == 1000
     # The call's inclusive cost (500) belongs to the callee, not to the caller; recursion folds into one name.
     assert after.functions["gate"][:2] == [200, 20]
     assert after.functions["helper"][:2] == [500, 20]
     assert stalls.per_request(after, 10)["I1mr"] == 4.0
-    grown = stalls.ranked(stalls.read_costs(before), 1, after, 1, top=2)
+    grown = stalls.ranked(callgrind.read_costs(before), 1, after, 1, top=2)
     assert [name for name, _ in grown] == ["gate", "helper"]
     assert grown[0][1]["I1mr"] == 19 and grown[0][1]["Bcm"] == 1
     assert grown[1][1]["I1mr"] == 11 and grown[1][1]["Bcm"] == 4
