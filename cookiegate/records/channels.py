@@ -14,10 +14,18 @@ from typing import Final, Protocol
 import orjson
 
 from cookiegate.crypto import SealedAddressError
+from cookiegate.keyfile import configured_keyring
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records import accesslog, ledger
 from cookiegate.records.sealing import SEALED_PAYLOAD, RecordSealer
-from cookiegate.stores import AccessStore, AggregatesStore, LedgerStore
+from cookiegate.stores import (
+    AccessStore,
+    AggregatesStore,
+    LedgerStore,
+    open_access_store,
+    open_aggregates_store,
+    open_ledger_store,
+)
 from cookiegate.stores.access_rows import record_of_row, row_of_record
 from cookiegate.stores.protocols import SpoolProgress, StoreUnavailableError
 
@@ -151,3 +159,33 @@ class AggregatesChannel:
                 self.counters.corrupt += 1
         self.store.add_blocked_cookies(counts, now_ms=now_ms, segment=segment, offset=offset)
         self.counters.stored += len(payloads)
+
+
+def open_channels(
+    data_dir: Path,
+    ledger_url: str,
+    access_url: str | None,
+    aggregates_url: str,
+    proxies: TrustedProxies,
+    *,
+    create: bool = False,
+) -> list[Channel]:
+    """The ingester's channels with their stores open (no access channel when ``access_url`` is None).
+
+    Opens every store or none: a store that fails to open closes the ones opened before it.
+    """
+    root = spool_root(data_dir)
+    channels: list[Channel] = []
+    try:
+        channels.append(LedgerChannel(root / "ledger", open_ledger_store(ledger_url, create=create)))
+        if access_url is not None:
+            store = open_access_store(access_url, create=create)
+            keys = configured_keyring(data_dir)  # 제29조: addresses sealed at rest when keys are set
+            sealer = None if keys is None else RecordSealer(keys)
+            channels.append(AccessChannel(root / "access", store, proxies, sealer=sealer))
+        channels.append(AggregatesChannel(root / "aggregates", open_aggregates_store(aggregates_url, create=create)))
+    except BaseException:
+        for channel in channels:
+            channel.store.close()
+        raise
+    return channels

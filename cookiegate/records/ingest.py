@@ -24,12 +24,10 @@ from cookiegate.destruction import shred
 from cookiegate.keyfile import configured_keyring
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records import spool
-from cookiegate.records.channels import AccessChannel, AggregatesChannel, Channel, LedgerChannel, spool_root
+from cookiegate.records.channels import AccessChannel, Channel, LedgerChannel, open_channels
 from cookiegate.records.checkpoint import daily_checkpoint
 from cookiegate.records.retention import purge, seconds_until_next_purge
-from cookiegate.records.sealing import RecordSealer
 from cookiegate.records.status import IngestStatus, load_trusted_proxies
-from cookiegate.stores import open_access_store, open_aggregates_store, open_ledger_store
 
 logger = logging.getLogger("cookiegate.ingest")
 
@@ -82,25 +80,12 @@ class Ingester:
     # -- stores --------------------------------------------------------------------------------------
 
     def _open(self) -> list[Channel]:
-        if self._channels:
-            return self._channels
-        cfg, root = self.config, spool_root(self.config.data_dir)
-        channels: list[Channel] = []
-        try:
-            channels.append(LedgerChannel(root / "ledger", open_ledger_store(cfg.ledger_url, create=cfg.create)))
-            if cfg.access_url is not None:
-                store = open_access_store(cfg.access_url, create=cfg.create)
-                keys = configured_keyring(cfg.data_dir)  # 제29조: addresses sealed at rest when keys are set
-                sealer = None if keys is None else RecordSealer(keys)
-                channels.append(AccessChannel(root / "access", store, self._proxies, sealer=sealer))
-            aggregates = open_aggregates_store(cfg.aggregates_url, create=cfg.create)
-            channels.append(AggregatesChannel(root / "aggregates", aggregates))
-        except BaseException:
-            for channel in channels:
-                channel.store.close()
-            raise
-        self._channels = channels
-        return channels
+        if not self._channels:
+            cfg = self.config
+            self._channels = open_channels(
+                cfg.data_dir, cfg.ledger_url, cfg.access_url, cfg.aggregates_url, self._proxies, create=cfg.create
+            )
+        return self._channels
 
     def close(self) -> None:
         for channel in self._channels:
