@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from builds import check_build
+from floor import CookieFloor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cookiegate import CookieGate
@@ -68,9 +69,11 @@ def data_dir() -> Path:
     return path
 
 
-def gate(app: ASGIApp, *, access_log: bool) -> CookieGate:
+def gate(app: ASGIApp, *, access_log: bool, inject_banner: bool = True) -> CookieGate:
     """The gate as a site would configure it, with the access log on or off."""
-    return CookieGate(app, secret_keys=[secret_key()], data_dir=data_dir(), access_log=access_log)
+    return CookieGate(
+        app, secret_keys=[secret_key()], data_dir=data_dir(), access_log=access_log, inject_banner=inject_banner
+    )
 
 
 def bare() -> ASGIApp:
@@ -88,6 +91,16 @@ def gated_logged() -> ASGIApp:
     return RequestCounter(gate(build_site(), access_log=True))
 
 
+def gated_no_banner() -> ASGIApp:
+    """Diagnostic: the gate with banner injection off, to tell the banner's part of the cost from the rest."""
+    return RequestCounter(gate(build_site(), access_log=False, inject_banner=False))
+
+
+def floor() -> ASGIApp:
+    """Diagnostic: the shop behind ``floor.CookieFloor``, the least a server-side cookie filter does."""
+    return RequestCounter(CookieFloor(build_site()))
+
+
 # uvicorn's own access log is a server flag, not an app: run.py serves ``bare`` with ``--access-log``.
 uvicorn_access_log = bare
 
@@ -97,3 +110,5 @@ VARIANTS: Final = {
     "gated_logged": gated_logged,
     "uvicorn_access_log": uvicorn_access_log,
 }
+#: Served only when asked for (``run.py --variants``): they take the gate's cost apart, they are not products.
+DIAGNOSTIC_VARIANTS: Final = {"floor": floor, "gated_no_banner": gated_no_banner}

@@ -20,7 +20,7 @@ Environment (``run.py`` sets all of these; every one has a default so ``locust -
   without it each consenting user POSTs its consent in ``on_start`` (gated variants only)
 - ``COOKIEGATE_BENCH_UA_VARIETY``: how many distinct browser User-Agents the visitors use (default 200)
 - ``COOKIEGATE_BENCH_CHURN``: ``1`` = every request comes from a fresh visitor identity (soak mode)
-- ``COOKIEGATE_BENCH_VARIANT``: ``bare`` makes the consent POST's 404 a success
+- ``COOKIEGATE_BENCH_VARIANT``: a variant without the consent API (``NO_CONSENT_API``) makes the POST's 404 a success
 - ``COOKIEGATE_BENCH_WARMUP``: seconds after the test starts before latencies are recorded
 - ``COOKIEGATE_BENCH_LATENCY_OUT``: file for the exact latencies (raw float64 ms; Locust's own
   percentiles round to whole ms) and ``<file>.json`` with the request and failure counts
@@ -53,6 +53,8 @@ USERS = max(1, int(os.environ.get("COOKIEGATE_BENCH_USERS", "100")))
 UA_VARIETY = max(1, int(os.environ.get("COOKIEGATE_BENCH_UA_VARIETY", "200")))
 CHURN = os.environ.get("COOKIEGATE_BENCH_CHURN", "0") == "1"
 VARIANT = os.environ.get("COOKIEGATE_BENCH_VARIANT", "")
+#: Variants serving the shop without the gate's consent API: the consent POST is a 404 there, as expected.
+NO_CONSENT_API = ("bare", "uvicorn_access_log", "floor")
 WARMUP = float(os.environ.get("COOKIEGATE_BENCH_WARMUP", "0"))
 LATENCY_OUT = os.environ.get("COOKIEGATE_BENCH_LATENCY_OUT", "")
 _token_file = os.environ.get("COOKIEGATE_BENCH_TOKEN_FILE", "")
@@ -217,7 +219,7 @@ class ConsentGiver(FastHttpUser):
         with self.client.post(
             "/_cookiegate/consent", json=body, headers=headers, name="consent POST", catch_response=True
         ) as response:
-            if response.status_code == 404 and VARIANT in ("bare", "uvicorn_access_log"):
+            if response.status_code == 404 and VARIANT in NO_CONSENT_API:
                 response.success()
 
 

@@ -44,6 +44,8 @@ sys.path.insert(0, str(HERE))
 from builds import BUILDS, prepare  # noqa: E402
 
 VARIANTS = ("bare", "gated", "gated_logged", "uvicorn_access_log")
+#: Served only when named in ``--variants``: the least a cookie filter costs, and the gate without its banner.
+DIAGNOSTIC_VARIANTS = ("floor", "gated_no_banner")
 #: Server CPU per request over bare that the plot marks with a dash above each variant's bars.
 PLOTTED_TARGETS = {"gated": 1.08, "gated_logged": 1.10}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -780,6 +782,12 @@ def main(argv: list[str] | None = None) -> int:
         "--build", choices=BUILDS, default="compiled", help="the compiled wheel (what ships) or the source tree"
     )
     args = parser.parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = sorted(set(variants) - {*VARIANTS, *DIAGNOSTIC_VARIANTS})
+    if unknown:
+        parser.error(f"no such variant: {', '.join(unknown)} (known: {', '.join(VARIANTS + DIAGNOSTIC_VARIANTS)})")
+    if "bare" not in variants:
+        parser.error("--variants must include bare: every ratio is to bare")
 
     out: Path = args.out or default_out(quick=args.quick)
     out.mkdir(parents=True, exist_ok=True)
@@ -813,9 +821,6 @@ def main(argv: list[str] | None = None) -> int:
                 # the same window, moves with it (README, "How it is measured").
                 Phase("max_rate", 0, args.users, 2.0, 6.0, rounds=args.rounds, paired=True),
             ]
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-        if "bare" not in variants:
-            raise SystemExit("--variants must include bare: every ratio is to bare")
         meta = _meta(args, phases)
         print(
             f"cookiegate benchmark ({meta['mode']}): {', '.join(variants)}; load average {meta['load_average_before']}",

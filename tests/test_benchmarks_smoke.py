@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -72,8 +73,48 @@ def test_app_factories_build_every_variant(tmp_path: Path, monkeypatch: pytest.M
     app = load("app")
 
     assert set(app.VARIANTS) == set(VARIANTS)
-    for factory in app.VARIANTS.values():
+    assert set(app.DIAGNOSTIC_VARIANTS) == set(load("run").DIAGNOSTIC_VARIANTS)
+    for factory in [*app.VARIANTS.values(), *app.DIAGNOSTIC_VARIANTS.values()]:
         assert callable(factory())
+
+
+def test_floor_filters_set_cookie_and_adds_vary() -> None:
+    floor = load("floor")
+    scopes: list[dict[str, Any]] = []
+
+    async def shop(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        headers = [(b"set-cookie", b"_fbp=fb.1.2; Path=/"), (b"set-cookie", b"session=abc; HttpOnly")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "path": "/", "headers": [(b"cookie", b"_fbp=1; session=abc")]}
+    asyncio.run(floor.CookieFloor(shop)(scope, receive, send))
+
+    assert sent[0]["headers"] == [(b"set-cookie", b"session=abc; HttpOnly"), (b"vary", b"Cookie")]
+    assert sent[1]["body"] == b"ok"
+    assert scopes[0][floor.SCOPE_KEY] == b"_fbp=1; session=abc"
+
+
+@pytest.mark.parametrize(("variants", "said"), [("bare,gated,nonesuch", "no such variant: nonesuch"),
+                                                ("gated,floor", "must include bare")])  # fmt: skip
+def test_run_refuses_unknown_variants_before_starting_anything(
+    variants: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        load("run").main(["--variants", variants, "--out", "/nonexistent/never-created"])
+
+    assert exit_info.value.code == 2
+    assert said in capsys.readouterr().err
+    assert not Path("/nonexistent/never-created").exists()
 
 
 @pytest.mark.slow
