@@ -28,6 +28,10 @@ from cookiegate.stores import default_urls
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from tests.conftest import SECRET, tiny_app
 
+#: A visitor behind a trusted proxy: client and forwarding chain apart from the TCP peer, the client's port unknown.
+PROXIED_RECORD = AccessRecord(1_760_000_000_000, "198.51.100.7", None, "10.0.0.2", "198.51.100.7", "shop.example",
+                              "GET", "/cart", 200, "HTTP/1.1", 512, 1200, "ok")  # fmt: skip
+
 
 def access_record(ts: datetime | int, path: str, ip: str = "203.0.113.5", *, outcome: str = "ok") -> AccessRecord:
     ts_ms = ts if isinstance(ts, int) else to_ms(ts)

@@ -10,11 +10,9 @@ from cookiegate.crypto import KeyRing, NamedKey
 from cookiegate.proxies import TrustedProxies
 from cookiegate.records.accesslog import _direct_row, _parsed_rows, decode, spooled_rows
 from cookiegate.records.sealing import RecordSealer
-from cookiegate.records.types import OUTCOMES, AccessRecord
+from cookiegate.records.types import OUTCOMES
 from cookiegate.stores.access_rows import record_of_row, row_of_record
-
-RECORD = AccessRecord(1_760_000_000_000, "198.51.100.7", None, "10.0.0.2", "198.51.100.7", "shop.example",
-                      "GET", "/cart", 200, "HTTP/1.1", 512, 1200, "ok")  # fmt: skip
+from tests.store_support import PROXIED_RECORD
 
 
 def payload(xff: str | None, peer: str = "10.0.0.2") -> bytes:
@@ -49,12 +47,12 @@ def test_an_untrusted_peers_forwarding_header_is_kept_as_evidence_only() -> None
 
 
 def test_a_record_round_trips_through_its_row_sealed_or_not() -> None:
-    assert record_of_row(*row_of_record(RECORD)) == RECORD
+    assert record_of_row(*row_of_record(PROXIED_RECORD)) == PROXIED_RECORD
     sealer = RecordSealer(KeyRing(encryption=(NamedKey("k1", b"k" * 32),), lookup=(NamedKey("l1", b"l" * 32),)))
-    sealed = sealer.seal_record(RECORD)
+    sealed = sealer.seal_record(PROXIED_RECORD)
     row = row_of_record(sealed)
     assert "198.51.100.7" not in repr(row) and "10.0.0.2" not in repr(row)
-    assert sealer.open_record(record_of_row(*row)) == RECORD
+    assert sealer.open_record(record_of_row(*row)) == PROXIED_RECORD
 
 
 def test_a_batch_with_a_record_of_the_wrong_shape_is_refused_whole() -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cookiegate.records.types import ACCESS_COLUMNS, AccessRecord
+from cookiegate.records.types import ACCESS_COLUMNS
 from cookiegate.stores.sqlite_access import SQLiteAccessStore
 from cookiegate.stores.sqlite_access_schema import SCHEMA_VERSION
+from tests.store_support import PROXIED_RECORD
 
-RECORD = AccessRecord(1_760_000_000_000, "198.51.100.7", None, "10.0.0.2", "198.51.100.7", "shop.example",
-                      "GET", "/cart", 200, "HTTP/1.1", 512, 1200, "ok")  # fmt: skip
 #: What schema 1 kept beside the statutory record, and lost on the way to schema 2 (issue #10).
 V1_EXTRA_VALUES = {"user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ua_family": "Firefox", "ua_os": "Linux",
                    "ua_device": "Other", "ua_bot": 0, "granted": "necessary,targeting", "gpc": 1, "under14": 0,
@@ -35,7 +34,7 @@ def test_a_schema_1_file_loses_what_is_not_the_statutory_record_and_keeps_every_
     conn.execute("CREATE TABLE blocked_cookies (name TEXT, path TEXT, count INTEGER)")
     conn.execute("PRAGMA user_version = 1")
     placeholders = ", ".join("?" * len(v1_columns))
-    for table, record in (("access_20251009", RECORD), ("access_held", RECORD._replace(path="/held"))):
+    for table, record in (("access_20251009", PROXIED_RECORD), ("access_held", PROXIED_RECORD._replace(path="/held"))):
         values = {**record._asdict(), **V1_EXTRA_VALUES}
         conn.execute(f"INSERT INTO {table} VALUES ({placeholders})", [values[c] for c in v1_columns])
     conn.commit()
@@ -45,8 +44,8 @@ def test_a_schema_1_file_loses_what_is_not_the_statutory_record_and_keeps_every_
     try:
         # Schema 1 never recorded how a request ended: it stays unknown (None), not a guess; the rest as stored.
         assert list(store.records(0, 2**62)) == [
-            RECORD._replace(path="/held", outcome=None),
-            RECORD._replace(outcome=None),
+            PROXIED_RECORD._replace(path="/held", outcome=None),
+            PROXIED_RECORD._replace(outcome=None),
         ]
     finally:
         store.close()
@@ -64,17 +63,18 @@ def test_a_schema_2_store_is_upgraded_and_reads_back_the_same_records(tmp_path: 
     conn = sqlite3.connect(db)
     _partitions(conn, ", ".join(ACCESS_COLUMNS))
     conn.execute("PRAGMA user_version = 2")
-    conn.execute(f"INSERT INTO access_20251009 VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD)
+    conn.execute(f"INSERT INTO access_20251009 VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", PROXIED_RECORD)
     conn.execute(
-        f"INSERT INTO access_held VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})", RECORD._replace(path="/held")
+        f"INSERT INTO access_held VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})",
+        PROXIED_RECORD._replace(path="/held"),
     )
     conn.commit()
     conn.close()
     store = SQLiteAccessStore(db)
     try:
-        assert list(store.records(0, 2**62)) == [RECORD._replace(path="/held"), RECORD]
+        assert list(store.records(0, 2**62)) == [PROXIED_RECORD._replace(path="/held"), PROXIED_RECORD]
         assert store.count(0, 2**62, "198.51.100.7") == 2
-        store.ingest([RECORD._replace(path="/new", ts_ms=RECORD.ts_ms + 1)], segment="s", offset=1)
+        store.ingest([PROXIED_RECORD._replace(path="/new", ts_ms=PROXIED_RECORD.ts_ms + 1)], segment="s", offset=1)
         assert [r.path for r in store.records(0, 2**62, "198.51.100.0/24")] == ["/held", "/cart", "/new"]
     finally:
         store.close()
