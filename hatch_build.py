@@ -7,9 +7,16 @@ install behave the same, only slower: the gate's own work per request roughly ha
 benchmarks/README.md). mypyc ships with mypy, so the hook needs mypy and the runtime dependencies (their types).
 
 The build runs on a copy of the package in a temp dir: mypyc writes its extensions in place, and the source
-tree stays as it was. ``python hatch_build.py wheel DIR`` builds that wheel into DIR; ``python hatch_build.py
-install DIR`` also installs it there (``pip --target``), which is how ``make test-compiled`` and the
-benchmarks (benchmarks/builds.py) get the build a site would install.
+tree stays as it was. With GCC the build is profile-guided, as CPython's own release builds are: compiled once
+instrumented, run on the benchmark's in-process visitor mix (``benchmarks/instructions.py``, ~10 s), compiled
+again with that profile, so the branches a request takes are laid out straight and the rest moves out of the
+way (over HTTP the gate's cost is cache misses more than instructions: benchmarks/README.md, Results).
+``COOKIEGATE_PGO=0`` skips the profile (a quicker build, for debugging). Every build calls CPython's C API
+without PLT stubs (``-fno-plt``).
+
+``python hatch_build.py wheel DIR`` builds that wheel into DIR; ``python hatch_build.py install DIR`` also
+installs it there (``pip --target``), which is how ``make test-compiled`` and the benchmarks
+(benchmarks/builds.py) get the build a site would install.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,6 +56,13 @@ HOT_PATH = (
 )
 
 _PIP = (sys.executable, "-m", "pip", "-q", "--disable-pip-version-check")
+#: Every compiled build: calls into CPython's C API through the GOT, not a PLT stub (one jump fewer each).
+_CFLAGS = ("-fno-plt", "-fno-semantic-interposition")
+#: The profile's training run, per variant of ``benchmarks/instructions.py``: the visitor mix, then each kind.
+_TRAINING_CASES = (
+    "mix::300:6000,returning:returning:100:1000,minor:minor:100:1000,bot:bot:100:500,gpc:gpc:100:500,new:new:100:1000"
+)
+_TRAINING_VARIANTS = ("gated", "gated_logged")
 
 
 def compiled_enabled() -> bool:
@@ -70,19 +85,18 @@ class CompiledHotPathHook(BuildHookInterface):  # type: ignore[type-arg]
         shutil.copytree(
             Path(self.root) / "cookiegate", copy / "cookiegate", ignore=shutil.ignore_patterns("__pycache__", "*.so")
         )
-        result = subprocess.run(  # noqa: S603 - our own interpreter on our own files
-            [sys.executable, "-m", "mypyc", "--strict", *HOT_PATH],
-            cwd=copy,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-        if result.returncode:
-            raise RuntimeError(f"mypyc failed to compile the hot path:\n{result.stdout}")
-        extensions = [path for path in copy.rglob("*.so") if "build" not in path.relative_to(copy).parts]
-        if not extensions:
-            raise RuntimeError(f"mypyc built no extension modules:\n{result.stdout}")
+        if profile_guided():
+            profile = self._workdir / "profile"
+            _mypyc(copy, f"-fprofile-generate={profile}", "-fprofile-update=single")
+            _train(Path(self.root), copy)
+            _clean(copy)  # the second pass compiles every object again, at the path the profile names
+            _mypyc(copy, f"-fprofile-use={profile}", "-fprofile-correction", "-Wno-missing-profile")
+        else:
+            _mypyc(copy)
+        extensions = _extensions(copy)
+        instrumented = [path.name for path in extensions if b"__gcov_" in path.read_bytes()]
+        if instrumented:  # it would write profile files at every exit, into a folder of this build machine
+            raise RuntimeError(f"profiling instrumentation left in the compiled build: {instrumented}")
         for path in extensions:
             build_data["force_include"][str(path)] = str(path.relative_to(copy))
         build_data["pure_python"] = False
@@ -92,6 +106,63 @@ class CompiledHotPathHook(BuildHookInterface):  # type: ignore[type-arg]
         workdir = getattr(self, "_workdir", None)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def profile_guided() -> bool:
+    """Profile the build unless ``COOKIEGATE_PGO=0``, when the C compiler is GCC (the flags are GCC's)."""
+    if os.environ.get("COOKIEGATE_PGO", "1") in ("", "0"):
+        return False
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    version = subprocess.run([*compiler, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
+    return version.returncode == 0 and "Free Software Foundation" in version.stdout
+
+
+def _mypyc(copy: Path, *flags: str) -> None:
+    """Compile ``HOT_PATH`` in ``copy`` with ``_CFLAGS`` and ``flags`` (after any ``CFLAGS`` of the caller's)."""
+    cflags = " ".join(filter(None, (os.environ.get("CFLAGS", ""), *_CFLAGS, *flags)))
+    output = _run([sys.executable, "-m", "mypyc", "--strict", *HOT_PATH], copy, {"CFLAGS": cflags}, "mypyc failed")
+    if not _extensions(copy):
+        raise RuntimeError(f"mypyc built no extension modules:\n{output}")
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], failure: str) -> str:
+    """Run one build step (our own interpreter on our own files); its output, or RuntimeError with it."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter on our own files
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"{failure}:\n{result.stdout}")
+    return result.stdout
+
+
+def _extensions(copy: Path) -> list[Path]:
+    return [path for path in copy.rglob("*.so") if "build" not in path.relative_to(copy).parts]
+
+
+def _train(root: Path, copy: Path) -> None:
+    """Run the instrumented build on the visitor mix, gate alone and with the access log: the profile."""
+    script = root / "benchmarks" / "instructions.py"
+    if not script.is_file():
+        raise RuntimeError(f"the profile-guided build trains on {script}, which is missing (COOKIEGATE_PGO=0 skips it)")
+    # The banner's files where the copy looks for them (as in the repository): its pages get the banner.
+    shutil.copytree(root / "static" / "consent-banner", copy / "static" / "consent-banner", dirs_exist_ok=True)
+    env = {"PYTHONPATH": str(copy), "COOKIEGATE_EXPECT_BUILD": "compiled"}
+    for variant in _TRAINING_VARIANTS:
+        command = [sys.executable, str(script), "--child", variant, "--cases", _TRAINING_CASES]
+        _run(command, copy.parent, env, f"the profile's training run ({variant}) failed")
+
+
+def _clean(copy: Path) -> None:
+    """Remove the first pass's objects and extensions: setuptools would otherwise keep them as up to date."""
+    shutil.rmtree(copy / "build")
+    for path in copy.rglob("*.so"):
+        path.unlink()
 
 
 def build_wheel(wheel_dir: Path) -> None:

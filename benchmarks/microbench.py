@@ -1,6 +1,6 @@
 """In-process cost of the gate per request: the ASGI app called directly, no sockets, no server.
 
-    .venv/bin/python benchmarks/microbench.py [--iterations 2000] [--repeats 5] [--json FILE]   # ~30 s
+    .venv/bin/python benchmarks/microbench.py [--iterations 2000] [--repeats 5] [--json FILE]   # ~20 s
 
 For each visitor case the same prebuilt scope is sent through the bare shop and through the gate (without
 and with the access log); the figure is the median over ``--repeats`` of (total ``perf_counter_ns`` / number
