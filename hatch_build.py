@@ -90,10 +90,9 @@ class CompiledHotPathHook(BuildHookInterface):  # type: ignore[type-arg]
             _mypyc(copy, f"-fprofile-generate={profile}", "-fprofile-update=single")
             _train(Path(self.root), copy)
             _clean(copy)  # the second pass compiles every object again, at the path the profile names
-            _mypyc(copy, f"-fprofile-use={profile}", "-fprofile-correction", "-Wno-missing-profile")
+            extensions = _mypyc(copy, f"-fprofile-use={profile}", "-fprofile-correction", "-Wno-missing-profile")
         else:
-            _mypyc(copy)
-        extensions = _extensions(copy)
+            extensions = _mypyc(copy)
         instrumented = [path.name for path in extensions if b"__gcov_" in path.read_bytes()]
         if instrumented:  # it would write profile files at every exit, into a folder of this build machine
             raise RuntimeError(f"profiling instrumentation left in the compiled build: {instrumented}")
@@ -117,12 +116,15 @@ def profile_guided() -> bool:
     return version.returncode == 0 and "Free Software Foundation" in version.stdout
 
 
-def _mypyc(copy: Path, *flags: str) -> None:
-    """Compile ``HOT_PATH`` in ``copy`` with ``_CFLAGS`` and ``flags`` (after any ``CFLAGS`` of the caller's)."""
+def _mypyc(copy: Path, *flags: str) -> list[Path]:
+    """Compile ``HOT_PATH`` in ``copy`` with ``_CFLAGS`` and ``flags`` (after any ``CFLAGS`` of the caller's);
+    the extension modules built."""
     cflags = " ".join(filter(None, (os.environ.get("CFLAGS", ""), *_CFLAGS, *flags)))
     output = _run([sys.executable, "-m", "mypyc", "--strict", *HOT_PATH], copy, {"CFLAGS": cflags}, "mypyc failed")
-    if not _extensions(copy):
+    extensions = _extensions(copy)
+    if not extensions:
         raise RuntimeError(f"mypyc built no extension modules:\n{output}")
+    return extensions
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], failure: str) -> str:
@@ -161,7 +163,7 @@ def _train(root: Path, copy: Path) -> None:
 def _clean(copy: Path) -> None:
     """Remove the first pass's objects and extensions: setuptools would otherwise keep them as up to date."""
     shutil.rmtree(copy / "build")
-    for path in copy.rglob("*.so"):
+    for path in _extensions(copy):
         path.unlink()
 
 
