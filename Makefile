@@ -39,7 +39,9 @@ COMPILED_TESTS := tests/test_judge.py tests/test_verdict.py tests/test_response.
 	tests/test_middleware.py tests/test_bounded.py tests/test_request_facts.py tests/test_gpc.py \
 	tests/test_signed_states.py tests/test_report_mode.py tests/hostile/test_cookie_header.py \
 	tests/hostile/test_set_cookie.py tests/hostile/test_consent_cookie.py tests/hostile/test_websocket.py \
-	tests/test_leaks.py tests/test_accesslog.py tests/test_access_rows.py tests/test_spool.py tests/hostile/test_blocked_counters.py
+	tests/test_leaks.py tests/test_accesslog.py tests/test_access_rows.py tests/test_spool.py tests/hostile/test_blocked_counters.py \
+	tests/test_api_routes.py tests/test_api_changes.py tests/test_api_choices.py tests/test_api_intake.py \
+	tests/test_api_errors.py tests/test_api_language.py tests/test_ledger.py
 
 ## The wheel a site installs: the request hot path compiled with mypyc (hatch_build.py), in dist/
 wheel-compiled: $(VENV)/.installed-test

@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from itsdangerous import TimestampSigner
 
 from cookiegate.consent import _CACHE_LIMIT, ConsentCodec, narrow, new_consent, no_consent
 
@@ -44,6 +45,18 @@ def test_other_key_is_none() -> None:
     token = codec().encode(new_consent([], version="v1", under14=False)).encode()
     assert codec("z" * 32).decode(token) is None
     assert codec("z" * 32, KEY).decode(token) is not None
+
+
+def test_tokens_are_itsdangerous_default_tokens_both_ways() -> None:
+    """Cookies issued before the signer was made cheaper still verify, and a rollback still reads new ones."""
+    old, new = "o" * 32, "n" * 32
+    default = TimestampSigner([old.encode(), new.encode()], salt="cookiegate.consent.v1")
+    issued = codec(old, new).encode(new_consent(["analytics"], version="v1", under14=False)).encode()
+    assert default.unsign(issued) == issued.rsplit(b".", 2)[0]
+    earlier = TimestampSigner([old.encode()], salt="cookiegate.consent.v1").sign(issued.rsplit(b".", 2)[0])
+    decoded = codec(old, new).decode(earlier)
+    assert decoded is not None and decoded.granted == frozenset({"necessary", "analytics"})
+    assert codec(new).decode(earlier) is None
 
 
 def test_narrow_removes_targeting_for_gpc_and_minors() -> None:

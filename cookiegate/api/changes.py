@@ -7,11 +7,10 @@ as easy as consent (제37조).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import anyio.to_thread
-import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -57,29 +56,36 @@ class ConsentChanges:
         self.enforce = enforce  # False: report-only mode, a refusal expires no cookie
         self.max_age = max_age
 
-    async def give(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
-        """``POST``: the banner's JSON (answered with JSON) or the no-script form (answered with a 303)."""
-        choice = parse_choice(request.headers.get("content-type", ""), await read_body(request))
+    async def give(
+        self, request: Request, headers: Mapping[str, str], current: Consent, sent_cookies: tuple[str, ...]
+    ) -> Response:
+        """``POST``: the banner's JSON (answered with JSON) or the no-script form (answered with a 303).
+
+        ``headers``: the request's, read once (``intake.header_fields``).
+        """
+        choice = parse_choice(headers.get("content-type", ""), await read_body(request.receive, headers))
         consent = self._consent_for(choice, current)
         # A visitor whose earlier choice was to another version of the policy (or expired) is renewing it.
         method: ConsentMethod = "policy-renewal" if current.renewal else choice.method
-        locale = choice.locale or choose_locale(request.headers.get("accept-language", ""))
+        locale = choice.locale or choose_locale(headers.get("accept-language", ""))
         if not self.versions.archived:
             # The text agreed to must stay readable later ("이전 버전 보기"): archive it before the first record.
             await anyio.to_thread.run_sync(self.versions.ensure)
-        self._record(request, consent, method, locale)
+        self._record(request, headers, consent, method, locale)
         if choice.return_to is not None:
             response: Response = RedirectResponse(choice.return_to, status_code=303)
-            self._set_consent_cookie(request, response, consent, sent_cookies)
+            response.raw_headers.extend(self._cookie_headers(request, consent, sent_cookies)[0])
             return response
         return self._answer(request, consent, sent_cookies, choice.browser_cookies)
 
-    def withdraw(self, request: Request, current: Consent, sent_cookies: tuple[str, ...]) -> Response:
+    def withdraw(
+        self, request: Request, headers: Mapping[str, str], current: Consent, sent_cookies: tuple[str, ...]
+    ) -> Response:
         """``DELETE``: withdrawal as easy as consent (개인정보 보호법 제37조): one call, cookies expired at once."""
         consent = new_consent((), version=self.policy.version, under14=current.under14, consent_id=current.consent_id)
         consent = replace(consent, gpc=current.gpc, minor=current.minor)
-        locale = choose_locale(request.headers.get("accept-language", ""))
-        self._record(request, consent, "withdrawal", locale)
+        locale = choose_locale(headers.get("accept-language", ""))
+        self._record(request, headers, consent, "withdrawal", locale)
         return self._answer(request, consent, sent_cookies, ())
 
     def _consent_for(self, choice: Choice, current: Consent) -> Consent:
@@ -91,16 +97,25 @@ class ConsentChanges:
             allowed = child_choice(current, granted)
             granted = tuple(c for c in CATEGORIES if c in allowed)
         guardian = current.guardian_method is not None
-        consent = new_consent(
+        fresh = new_consent(
             narrowed(granted, gpc=current.gpc, minor=minor, guardian=guardian),
             version=self.policy.version,
             under14=choice.under14 or current.under14,
             consent_id=current.consent_id,
         )
-        consent = replace(consent, gpc=current.gpc, minor=minor)
-        if minor and guardian:
-            consent = replace(consent, guardian_method=current.guardian_method, guardian_at=current.guardian_at)
-        return consent
+        # Built whole rather than through ``dataclasses.replace`` (~3k instructions a call, two a change).
+        return Consent(
+            granted=fresh.granted,
+            version=fresh.version,
+            consent_id=fresh.consent_id,
+            issued_at=fresh.issued_at,
+            under14=fresh.under14,
+            gpc=current.gpc,
+            minor=minor,
+            chosen=True,
+            guardian_method=current.guardian_method if minor and guardian else None,
+            guardian_at=current.guardian_at if minor and guardian else 0,
+        )
 
     def _answer(
         self, request: Request, consent: Consent, sent_cookies: tuple[str, ...], browser_cookies: tuple[str, ...]
@@ -110,36 +125,39 @@ class ConsentChanges:
         The server's Set-Cookie only reaches cookies of this host and path; the banner can also clear those
         a script set for a parent domain or another path, if it knows which names are now refused.
         """
-        response = json_response({})
-        withdrawn = self._set_consent_cookie(request, response, consent, sent_cookies)
+        cookies, withdrawn = self._cookie_headers(request, consent, sent_cookies)
         expired = list(dict.fromkeys([*withdrawn, *self._refused(browser_cookies, consent)]))
-        response.body = orjson.dumps({"consent": consent.as_public_dict(), "expired": expired})
-        response.headers["content-length"] = str(len(response.body))
+        response = json_response({"consent": consent.as_public_dict(), "expired": expired})
+        response.raw_headers.extend(cookies)
         return response
 
-    def _record(self, request: Request, consent: Consent, method: ConsentMethod, locale: str) -> None:
+    def _record(
+        self, request: Request, headers: Mapping[str, str], consent: Consent, method: ConsentMethod, locale: str
+    ) -> None:
         ledger = self.services.ledger
         if ledger is not None:
-            peer, port = request.client if request.client else (None, None)
+            peer_address = request.scope.get("client")
+            peer, port = peer_address if peer_address else (None, None)
             # Behind a trusted proxy the visitor is in X-Forwarded-For; the ledger truncates it (/24, /48).
             client, _ = self.services.proxies.client(
-                peer, port, request.headers.get("x-forwarded-for"), request.headers.get("forwarded")
+                peer, port, headers.get("x-forwarded-for"), headers.get("forwarded")
             )
             ledger.record(consent, method=method, locale=locale, client_ip=client)
 
-    def _set_consent_cookie(
-        self, request: Request, response: Response, consent: Consent, sent_cookies: tuple[str, ...]
-    ) -> list[str]:
-        """Set the signed cookie and expire what the browser sent of categories no longer granted."""
+    def _cookie_headers(
+        self, request: Request, consent: Consent, sent_cookies: tuple[str, ...]
+    ) -> tuple[list[tuple[bytes, bytes]], list[str]]:
+        """Set-Cookie for the signed cookie and for expiring what the browser sent of categories no longer granted.
+
+        Returns the headers and the expired names.
+        """
         secure = request.scope.get("scheme") == "https"
         # The one writer of the consent cookie's attributes (the gate's signed states and the guardian endpoint
         # use it too); Starlette's ``set_cookie`` would format the same header through ``http.cookies`` at ~7 µs.
-        response.raw_headers.append(
-            (b"set-cookie", consent_set_cookie(self.codec, consent, max_age=self.max_age, secure=secure))
-        )
+        headers = [(b"set-cookie", consent_set_cookie(self.codec, consent, max_age=self.max_age, secure=secure))]
         withdrawn = self._refused(sent_cookies, consent)
-        response.raw_headers.extend(expiry_headers(withdrawn, self.cookie_domains, secure))  # already bytes
-        return withdrawn
+        headers.extend(expiry_headers(withdrawn, self.cookie_domains, secure))  # already bytes
+        return headers, withdrawn
 
     def _refused(self, names: Iterable[str], consent: Consent) -> list[str]:
         """The names among ``names`` whose category ``consent`` does not grant (none in report-only mode)."""

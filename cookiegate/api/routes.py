@@ -1,7 +1,8 @@
 """``ConsentAPI``: the gate's own small app under the prefix, and which handler answers which path.
 
-Off the hot path, so it uses Starlette's Request/Response. Every bad input gets a 4xx JSON error that
-names the problem (``errors.py``); nothing a visitor sends can produce a 500.
+Starlette's Request/Response, but compiled with the hot path (``hatch_build.py``): a consent change is
+rare, so its code is cold every time it runs, and interpreted it cost more than its share. Every bad input
+gets a 4xx JSON error that names the problem (``errors.py``); nothing a visitor sends can produce a 500.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from cookiegate.api.changes import ConsentChanges
 from cookiegate.api.errors import APIError, allow, json_response
 from cookiegate.api.history import current_consent, my_data
-from cookiegate.api.intake import read_body, refuse_cross_site
+from cookiegate.api.intake import header_fields, read_body, refuse_cross_site
 from cookiegate.api.language import choose_locale
 from cookiegate.consent import Consent, ConsentCodec
 from cookiegate.guardian import GuardianConsents, GuardianRequestError
@@ -84,7 +85,8 @@ class ConsentAPI:
             response = await route.handler(request, scope["cookiegate"], tuple(sent_cookies), rest)
         except APIError as error:
             response = error.response()
-        response.headers["cache-control"] = response.headers.get("cache-control", "no-store")
+        if not any(name == b"cache-control" for name, _ in response.raw_headers):
+            response.raw_headers.append((b"cache-control", b"no-store"))  # without MutableHeaders' copy and scan
         await response(scope, receive, send)
 
     def _find(self, path: str) -> tuple[_Route, str]:
@@ -105,10 +107,11 @@ class ConsentAPI:
     async def _consent(self, request: Request, consent: Consent, sent: tuple[str, ...], rest: str) -> Response:
         if request.method in _READ:
             return await current_consent(self.services.ledger, consent)
-        refuse_cross_site(request.headers)
+        headers = header_fields(request.scope)
+        refuse_cross_site(headers)
         if request.method == "DELETE":
-            return self.changes.withdraw(request, consent, sent)
-        return await self.changes.give(request, consent, sent)
+            return self.changes.withdraw(request, headers, consent, sent)
+        return await self.changes.give(request, headers, consent, sent)
 
     async def _versions(self, request: Request, consent: Consent, sent: tuple[str, ...], rest: str) -> Response:
         # Earlier versions, read-only ("이전 버전 보기"): what each visitor agreed to stays readable.
@@ -125,7 +128,8 @@ class ConsentAPI:
     async def _guardian(self, request: Request, consent: Consent, sent: tuple[str, ...], rest: str) -> Response:
         # The site's server, after its own guardian check (개인정보 보호법 제22조의2, 시행령 제17조의2).
         try:
-            return json_response(self.guardian.handle(request.headers, await read_body(request)))
+            body = await read_body(request.receive, request.headers)
+            return json_response(self.guardian.handle(request.headers, body))
         except GuardianRequestError as error:
             raise APIError(error.status, error.code, str(error)) from error
 
