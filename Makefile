@@ -35,7 +35,7 @@ test: $(VENV)/.installed-test system-deps lint
 
 # The tests of the compiled modules (hatch_build.py HOT_PATH) again, against the compiled wheel a site installs.
 COMPILED_TESTS := tests/test_judge.py tests/test_verdict.py tests/test_response.py tests/test_conversation.py tests/test_exchange.py tests/test_cookies.py tests/test_set_cookies.py \
-	tests/test_consent.py tests/test_injection.py tests/test_banner.py tests/test_handshake.py tests/test_minors.py \
+	tests/test_consent.py tests/test_consent_cookie.py tests/test_injection.py tests/test_banner.py tests/test_handshake.py tests/test_minors.py \
 	tests/test_middleware.py tests/test_bounded.py tests/test_request_facts.py tests/test_gpc.py \
 	tests/test_signed_states.py tests/test_report_mode.py tests/hostile/test_cookie_header.py \
 	tests/hostile/test_set_cookie.py tests/hostile/test_consent_cookie.py tests/hostile/test_websocket.py \

@@ -39,6 +39,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 HOT_PATH = (
     "cookiegate/bounded.py",
     "cookiegate/consent.py",
+    "cookiegate/consent_cookie.py",
     "cookiegate/cookies.py",
     "cookiegate/set_cookies.py",
     "cookiegate/request_facts.py",

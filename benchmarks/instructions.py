@@ -46,7 +46,8 @@ from starlette.types import ASGIApp, Message, Scope  # noqa: E402
 from visitors import browser_user_agent  # noqa: E402
 
 from cookiegate import CookieGate, Policy, useragents  # noqa: E402
-from cookiegate.consent import ConsentCodec, new_consent  # noqa: E402
+from cookiegate.consent import new_consent  # noqa: E402
+from cookiegate.consent_cookie import ConsentCodec  # noqa: E402
 from cookiegate.demo import build_site  # noqa: E402
 from cookiegate.records.status import read_status  # noqa: E402
 

@@ -28,7 +28,8 @@ sys.path.insert(0, str(HERE.parent))
 from starlette.types import ASGIApp, Message, Scope  # noqa: E402
 
 from cookiegate import CookieGate, Policy  # noqa: E402
-from cookiegate.consent import ConsentCodec, new_consent  # noqa: E402
+from cookiegate.consent import new_consent  # noqa: E402
+from cookiegate.consent_cookie import ConsentCodec  # noqa: E402
 from cookiegate.demo import build_site  # noqa: E402
 
 KEY = "cookiegate-microbench-key-0123456789"

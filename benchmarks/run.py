@@ -212,7 +212,8 @@ def sqlite_rows(folder: Path) -> int:
 def make_tokens(key: str, count: int) -> dict[str, list[str]]:
     """Valid consent cookies for the visitors, made with the server's key (no POSTs needed before a run)."""
     from cookiegate import Policy
-    from cookiegate.consent import ConsentCodec, new_consent
+    from cookiegate.consent import new_consent
+    from cookiegate.consent_cookie import ConsentCodec
 
     policy = Policy.default()
     codec = ConsentCodec([key], version=policy.version, max_age_seconds=policy.consent_max_age_days * 86_400)

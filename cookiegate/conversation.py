@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from starlette.types import Message, Receive, Send
 
-from cookiegate.consent import Consent, consent_set_cookie
+from cookiegate.consent import Consent
+from cookiegate.consent_cookie import consent_set_cookie
 from cookiegate.injection import Injection
 from cookiegate.records.types import Outcome
 from cookiegate.request_facts import RequestFacts

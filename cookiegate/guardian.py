@@ -25,14 +25,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from cookiegate.consent import (
-    GUARDIAN_METHODS,
-    Consent,
-    ConsentCodec,
-    GuardianMethod,
-    consent_set_cookie,
-    new_consent,
-)
+from cookiegate.consent import GUARDIAN_METHODS, Consent, GuardianMethod, new_consent
+from cookiegate.consent_cookie import ConsentCodec, consent_set_cookie
 from cookiegate.policy import CATEGORIES, Category
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cookiegate.api import ConsentAPI
 from cookiegate.banner import Banner
-from cookiegate.consent import ConsentCodec, no_consent
+from cookiegate.consent import no_consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.cookies import cookie_pairs
 from cookiegate.exchange import Exchange
 from cookiegate.forwarding import warn_if_server_trusts_more

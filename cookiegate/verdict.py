@@ -14,7 +14,8 @@ from typing import Any, Final
 from starlette.types import Scope
 
 from cookiegate.bounded import FifoCache
-from cookiegate.consent import Consent, ConsentCodec
+from cookiegate.consent import Consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.cookies import VOLATILE_PREFIX, cut_volatile_values, parse_cookie_header, with_volatile_values
 from cookiegate.judge import CONSENT_COOKIE_BYTES, Verdict, judge
 from cookiegate.minors import MarketingParams, MinorHook, flagged_by_app

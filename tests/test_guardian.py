@@ -11,7 +11,8 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from cookiegate.consent import ConsentCodec, narrow
+from cookiegate.consent import narrow
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.guardian import GuardianRequestError, guardian_consent, record_guardian_consent, sign_request
 from tests.conftest import SECRET, accept, gate_of
 

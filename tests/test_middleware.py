@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
-from cookiegate.consent import ConsentCodec, new_consent
+from cookiegate.consent import new_consent
+from cookiegate.consent_cookie import ConsentCodec
 from tests.conftest import SECRET, accept, gate_of, tiny_app
 
 Client = Callable[..., TestClient]

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
-from cookiegate.consent import ConsentCodec, new_consent
+from cookiegate.consent import new_consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.knowledge import shipped_facts
 from cookiegate.policy import CATEGORIES
 

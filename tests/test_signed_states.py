@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cookiegate.consent import CONSENT_COOKIE, ConsentCodec, consent_set_cookie, new_consent, no_consent
+from cookiegate.consent import CONSENT_COOKIE, new_consent, no_consent
+from cookiegate.consent_cookie import ConsentCodec, consent_set_cookie
 from cookiegate.signed_states import gpc_receipt, remembered_minor
 
 VERSION = "2026-01-01"

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from cookiegate.consent import ConsentCodec, new_consent, no_consent
+from cookiegate.consent import new_consent, no_consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.policy import Policy
 from cookiegate.policy_toml import default_mapping
 from cookiegate.verdict import (

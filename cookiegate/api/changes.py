@@ -18,15 +18,8 @@ from cookiegate.api.choices import Choice, parse_choice
 from cookiegate.api.errors import json_response
 from cookiegate.api.intake import read_body
 from cookiegate.api.language import choose_locale
-from cookiegate.consent import (
-    CONSENT_COOKIE,
-    Consent,
-    ConsentCodec,
-    ConsentMethod,
-    consent_set_cookie,
-    narrowed,
-    new_consent,
-)
+from cookiegate.consent import CONSENT_COOKIE, Consent, ConsentMethod, narrowed, new_consent
+from cookiegate.consent_cookie import ConsentCodec, consent_set_cookie
 from cookiegate.guardian import child_choice
 from cookiegate.policy import CATEGORIES, Policy
 from cookiegate.policy_archive import PolicyVersions

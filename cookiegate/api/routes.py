@@ -20,7 +20,8 @@ from cookiegate.api.errors import APIError, allow, json_response
 from cookiegate.api.history import current_consent, my_data
 from cookiegate.api.intake import header_fields, read_body, refuse_cross_site
 from cookiegate.api.language import choose_locale
-from cookiegate.consent import Consent, ConsentCodec
+from cookiegate.consent import Consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.guardian import GuardianConsents, GuardianRequestError
 from cookiegate.policy import Policy
 from cookiegate.policy_archive import PolicyArchive, PolicyVersions

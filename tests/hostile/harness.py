@@ -21,7 +21,8 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cookiegate import CookieGate, Policy
-from cookiegate.consent import Consent, ConsentCodec, new_consent
+from cookiegate.consent import Consent, new_consent
+from cookiegate.consent_cookie import ConsentCodec
 from cookiegate.policy import CATEGORIES, DEFAULT_MARKETING_PARAMS
 from tests.conftest import hold_counters_in_memory
 
