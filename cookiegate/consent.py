@@ -106,13 +106,31 @@ def narrow(consent: Consent, *, gpc: bool, minor: bool) -> Consent:
     )
 
 
-def new_consent(granted: Iterable[str], *, version: str, under14: bool, consent_id: str | None = None) -> Consent:
-    """A fresh choice: a new consent id unless the visitor already had one (their history stays linked)."""
+def new_consent(
+    granted: Iterable[str],
+    *,
+    version: str,
+    under14: bool,
+    consent_id: str | None = None,
+    gpc: bool = False,
+    minor: bool = False,
+    guardian_method: GuardianMethod | None = None,
+    guardian_at: int = 0,
+) -> Consent:
+    """A fresh choice: a new consent id unless the visitor already had one (their history stays linked).
+
+    The signals that narrowed it (``gpc``, ``minor``) and a guardian's grant are set here, not through
+    ``dataclasses.replace`` afterwards (~3k instructions a call on a consent change).
+    """
     return Consent(
         granted=normalise_granted(granted),
         version=version,
         consent_id=consent_id or uuid.uuid4().hex,
         issued_at=int(time.time()),
         under14=under14,
+        gpc=gpc,
+        minor=minor,
         chosen=True,
+        guardian_method=guardian_method,
+        guardian_at=guardian_at,
     )

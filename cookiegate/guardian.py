@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -92,8 +92,15 @@ def guardian_consent(
     unknown = [c for c in wanted if c not in CATEGORIES]
     if unknown:
         raise GuardianRequestError(422, "unknown_category", f"{unknown} are not among {list(CATEGORIES)}")
-    consent = new_consent(wanted, version=version, under14=True, consent_id=consent_id)
-    return replace(consent, minor=True, guardian_method=method, guardian_at=verified_at)
+    return new_consent(
+        wanted,
+        version=version,
+        under14=True,
+        consent_id=consent_id,
+        minor=True,
+        guardian_method=method,
+        guardian_at=verified_at,
+    )
 
 
 def sign_request(secret: str | bytes, body: bytes, timestamp: int | None = None) -> dict[str, str]:

@@ -129,8 +129,9 @@ class ConsentAPI:
     async def _guardian(self, request: Request, consent: Consent, sent: tuple[str, ...], rest: str) -> Response:
         # The site's server, after its own guardian check (개인정보 보호법 제22조의2, 시행령 제17조의2).
         try:
-            body = await read_body(request.receive, request.headers)
-            return json_response(self.guardian.handle(request.headers, body))
+            headers = header_fields(request.scope)
+            body = await read_body(request.receive, headers)
+            return json_response(self.guardian.handle(headers, body))
         except GuardianRequestError as error:
             raise APIError(error.status, error.code, str(error)) from error
 
