@@ -9,6 +9,7 @@ FastHttpUser) runs pinned to CPU 1. Per variant: a fixed-rate phase (the same to
 latency targets are defined on it) and a max-rate phase (users with no wait), where each variant is driven at
 the same time as bare, both servers on CPU 0 and one Locust each on CPU 1, and its CPU ratio is to that bare:
 this machine's speed moves by a third within seconds, and only a bare measured in the same window moves with it.
+Each max-rate round starts its two servers afresh: a run then averages as many starts as rounds.
 
 Server CPU per request = (utime + stime of the server process, all threads, and of its ingest process, from
 ``/proc/<pid>/stat``) over the measuring window / requests the server finished in that window (read from the
@@ -62,6 +63,9 @@ class Phase:
     rounds: int = 1
     #: Each variant driven at the same time as bare, both on CPU 0, and compared with that bare (see README).
     paired: bool = False
+    #: Both servers of each round started afresh for it: one start's memory layout and hash seed move its CPU a
+    #: request by about ±1%, so a run on one start per server measured the luck of that start.
+    fresh_servers: bool = False
 
 
 # ----------------------------------------------------------------------------------------------- processes
@@ -430,7 +434,12 @@ def measure_all(
                 for variant in order:
                     if phase.paired and variant == "bare":
                         continue  # measured beside each of the others
-                    group = [servers["bare"], servers[variant]] if phase.paired else [servers[variant]]
+                    names = ["bare", variant] if phase.paired else [variant]
+                    if phase.fresh_servers:
+                        for name in names:
+                            servers[name].stop()
+                            servers[name] = Server(name, workdir, env)
+                    group = [servers[name] for name in names]
                     measured = run_round(group, phase, round_no, workdir, csv_dir, env)
                     rounds[variant].append(measured[-1])
                     if phase.paired:
@@ -820,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
                 # three runs of one evening (2026-11-23), and bare alone spread from 150 to 228 µs a request over
                 # the rounds of one run: this machine's speed moves within seconds. Bare beside each variant, in
                 # the same window, moves with it (README, "How it is measured").
-                Phase("max_rate", 0, args.users, 2.0, 6.0, rounds=args.rounds, paired=True),
+                Phase("max_rate", 0, args.users, 2.0, 6.0, rounds=args.rounds, paired=True, fresh_servers=True),
             ]
         meta = _meta(args, phases)
         print(

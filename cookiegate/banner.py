@@ -85,10 +85,14 @@ class Banner:
         )
 
     def tag_for(self, consent: Consent, user_agent: bytes) -> bytes | None:
-        """The tag to inject for this visitor, or None for a crawler (or with injection turned off)."""
+        """The tag to inject for this visitor, or None for a crawler (or with injection turned off).
+
+        A visitor with a valid choice made it in the banner, so is no crawler to keep the banner from: their
+        User-Agent is not looked up (hashing it cost ~400 instructions a page, for 3 in 4 requests).
+        """
         if not self.enabled:
             return None
-        if user_agent:
+        if user_agent and not consent.chosen:
             bot = self._bots.get(user_agent)
             if bot or (bot is None and self.is_bot(user_agent)):
                 return None

@@ -129,6 +129,21 @@ def test_banner_tags_are_built_once_per_consent_and_never_for_crawlers() -> None
     assert Banner("/_cg", enabled=False).tag_for(consent, b"") is None
 
 
+def test_a_visitor_who_chose_in_the_banner_keeps_it_whatever_their_user_agent() -> None:
+    from dataclasses import replace
+
+    from cookiegate.banner import Banner
+    from cookiegate.consent import no_consent
+
+    banner = Banner("/_cg", enabled=True)
+    chosen = replace(no_consent("v1"), chosen=True)
+    googlebot = b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    tag = banner.tag_for(chosen, googlebot)
+    assert tag is not None and b"data-cookiegate-state=" in tag  # the way back to the settings stays on the page
+    assert not banner._bots  # the chosen visitor's User-Agent was never looked up
+    assert banner.tag_for(no_consent("v1"), googlebot) is None
+
+
 def test_banner_caches_stay_within_their_bounds_under_new_visitors() -> None:
     from cookiegate.banner import BOT_CACHE_SIZE, TAG_CACHE_SIZE, Banner
     from cookiegate.consent import no_consent
