@@ -163,7 +163,7 @@ class Server:
         self.log_file = workdir / f"{variant}.server.log"
         command = [*pinning(0), *uvicorn_command(variant, self.port)]
         self.env = {**env, "COOKIEGATE_BENCH_DATA_DIR": str(self.data_dir)}
-        self._log = self.log_file.open("wb")
+        self._log = self.log_file.open("ab")  # "a": a server started again for a round keeps the earlier lines
         # From the workdir: ``python -m`` puts the working directory first, and the chosen build must win.
         self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         self.pid = self.process.pid
